@@ -1,0 +1,65 @@
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.Extensions.Logging;
+
+namespace BendCare.Cache.CacheAside;
+
+/// <summary>
+/// Everything that makes one cache type different from another, as data: its key pattern, how long a value lives,
+/// how it is serialised, how it is logged, and which groups its values belong to. The engine has one code path
+/// for every type; a new type is one of these plus facade methods.
+/// </summary>
+/// <typeparam name="T">The cached value's type.</typeparam>
+internal sealed class CacheEntry<T>
+{
+    private readonly string _keyPrefix;
+
+    /// <param name="name">Low-cardinality name used as the metrics tag (<c>user_context</c>, ...).</param>
+    /// <param name="keyPrefix">The full key prefix, option prefix included (<c>bcos:dev:user_context:</c>).</param>
+    /// <param name="typeInfo">Source-generated JSON metadata.</param>
+    /// <param name="maxTtl">The longest any value of this type lives; tombstones live this long too.</param>
+    /// <param name="ttlFor">The lifetime of one value at a given time, or <see langword="null"/> when it must not be cached.</param>
+    /// <param name="hitLog">Writes the type's "cache hit in Redis" Debug line.</param>
+    /// <param name="missLog">Writes the type's "cache miss in Redis" Debug line.</param>
+    public CacheEntry(
+        string name,
+        string keyPrefix,
+        JsonTypeInfo<T> typeInfo,
+        TimeSpan maxTtl,
+        Func<T, DateTimeOffset, TimeSpan?> ttlFor,
+        Action<ILogger, string> hitLog,
+        Action<ILogger, string> missLog)
+    {
+        Name = name;
+        _keyPrefix = keyPrefix;
+        TypeInfo = typeInfo;
+        MaxTtl = maxTtl;
+        TtlFor = ttlFor;
+        HitLog = hitLog;
+        MissLog = missLog;
+        Tag = new KeyValuePair<string, object?>("cache.type", name);
+    }
+
+    public string Name { get; }
+
+    public KeyValuePair<string, object?> Tag { get; }
+
+    public JsonTypeInfo<T> TypeInfo { get; }
+
+    public TimeSpan MaxTtl { get; }
+
+    public Func<T, DateTimeOffset, TimeSpan?> TtlFor { get; }
+
+    public Action<ILogger, string> HitLog { get; }
+
+    public Action<ILogger, string> MissLog { get; }
+
+    /// <summary>When set, values of this type belong to groups (a user context to its roles) and are invalidated with them.</summary>
+    public GroupIndex<T>? Groups { get; init; }
+
+    /// <summary>Whether ids of this type are secrets-adjacent (token ids) and are shortened in logs.</summary>
+    public bool RedactIdInLogs { get; init; }
+
+    public string Key(string id) => string.Concat(_keyPrefix, id);
+
+    public string LogId(string id) => RedactIdInLogs ? Diagnostics.Redact.Id(id) : id;
+}

@@ -1,0 +1,27 @@
+namespace BendCare.Cache.CacheAside;
+
+/// <summary>
+/// Server-side scripts. Each touches exactly the one key it declares in KEYS, so it runs on a cluster
+/// (and on Redis 7, Valkey 7.2/8, and Garnet with Lua on).
+/// </summary>
+internal static class Scripts
+{
+    /// <summary>
+    /// Compare-and-set for write-backs. ARGV[1] '1' = the key must hold exactly ARGV[2], '0' = the key must be absent.
+    /// ARGV[3] the new value ('' = delete the key), ARGV[4] its TTL in milliseconds. Returns 1 when written.
+    /// </summary>
+    public const string CompareAndSet = """
+        local current = redis.call('GET', KEYS[1])
+        if ARGV[1] == '1' then
+          if current ~= ARGV[2] then return 0 end
+        elseif current then
+          return 0
+        end
+        if ARGV[3] == '' then
+          redis.call('DEL', KEYS[1])
+        else
+          redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+        end
+        return 1
+        """;
+}

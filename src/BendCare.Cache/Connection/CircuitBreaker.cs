@@ -1,0 +1,174 @@
+namespace BendCare.Cache.Connection;
+
+/// <summary>The breaker's state, as exported by the <c>bendcare.cache.breaker.state</c> gauge.</summary>
+internal enum BreakerState
+{
+    /// <summary>Redis is used.</summary>
+    Closed = 0,
+
+    /// <summary>One probe operation is testing Redis; every other request skips it.</summary>
+    HalfOpen = 1,
+
+    /// <summary>Redis is skipped until the open period ends or the connection reports it is restored.</summary>
+    Open = 2,
+}
+
+/// <summary>
+/// Counts consecutive failures and, past a threshold, makes the request path skip Redis entirely so an outage
+/// costs requests nothing. Lock-free on the closed path: one volatile read.
+/// </summary>
+internal sealed class CircuitBreaker
+{
+    private readonly int _threshold;
+    private readonly TimeSpan _baseOpen;
+    private readonly TimeSpan _maxOpen;
+    private readonly TimeProvider _time;
+    private readonly object _gate = new();
+    private volatile int _state;
+    private int _consecutiveFailures;
+    private TimeSpan _currentOpen;
+    private long _openUntil;
+    private long _openedAt;
+
+    public CircuitBreaker(int threshold, TimeSpan openDuration, TimeSpan maxOpenDuration, TimeProvider time)
+    {
+        _threshold = threshold;
+        _baseOpen = openDuration;
+        _maxOpen = maxOpenDuration;
+        _currentOpen = openDuration;
+        _time = time;
+    }
+
+    /// <summary>Raised (outside the lock) when the breaker moves between closed and not closed.</summary>
+    public event Action<BreakerState, BreakerState>? StateChanged;
+
+    public BreakerState State => (BreakerState)_state;
+
+    /// <summary>Since when the breaker has been open (or half-open), in <see cref="TimeProvider"/> timestamps; 0 when closed.</summary>
+    public long OpenedAt => Volatile.Read(ref _openedAt);
+
+    /// <summary>Whether a request may use Redis now. When the open period is over, exactly one caller becomes the probe.</summary>
+    public bool AllowRequest()
+    {
+        int state = _state;
+        if (state == (int)BreakerState.Closed)
+        {
+            return true;
+        }
+
+        if (state == (int)BreakerState.HalfOpen)
+        {
+            return false;
+        }
+
+        if (_time.GetTimestamp() < Volatile.Read(ref _openUntil))
+        {
+            return false;
+        }
+
+        // The first caller past the open period wins the probe; the rest keep skipping Redis.
+        return Interlocked.CompareExchange(ref _state, (int)BreakerState.HalfOpen, (int)BreakerState.Open) == (int)BreakerState.Open;
+    }
+
+    public void OnSuccess()
+    {
+        if (_state == (int)BreakerState.Closed)
+        {
+            if (Volatile.Read(ref _consecutiveFailures) != 0)
+            {
+                Volatile.Write(ref _consecutiveFailures, 0);
+            }
+
+            return;
+        }
+
+        BreakerState previous;
+        lock (_gate)
+        {
+            previous = (BreakerState)_state;
+            if (previous == BreakerState.Closed)
+            {
+                return;
+            }
+
+            _consecutiveFailures = 0;
+            _currentOpen = _baseOpen;
+            Volatile.Write(ref _openedAt, 0);
+            _state = (int)BreakerState.Closed;
+        }
+
+        StateChanged?.Invoke(previous, BreakerState.Closed);
+    }
+
+    public void OnFailure()
+    {
+        BreakerState previous;
+        lock (_gate)
+        {
+            previous = (BreakerState)_state;
+            switch (previous)
+            {
+                case BreakerState.Closed:
+                    if (++_consecutiveFailures < _threshold)
+                    {
+                        return;
+                    }
+
+                    Open(_baseOpen);
+                    break;
+                case BreakerState.HalfOpen:
+                    // The probe failed: back off before the next one.
+                    var next = _currentOpen + _currentOpen;
+                    Open(next > _maxOpen ? _maxOpen : next);
+                    return;
+                default:
+                    return;
+            }
+        }
+
+        StateChanged?.Invoke(previous, BreakerState.Open);
+    }
+
+    /// <summary>Opens at once (the client reported the connection lost): no need to wait for failing requests.</summary>
+    public void Trip()
+    {
+        BreakerState previous;
+        lock (_gate)
+        {
+            previous = (BreakerState)_state;
+            if (previous != BreakerState.Closed)
+            {
+                return;
+            }
+
+            Open(_baseOpen);
+        }
+
+        StateChanged?.Invoke(previous, BreakerState.Open);
+    }
+
+    /// <summary>The client reported the connection restored: let the next request probe now instead of waiting the period out.</summary>
+    public void AllowProbeNow()
+    {
+        lock (_gate)
+        {
+            if (_state == (int)BreakerState.Open)
+            {
+                Volatile.Write(ref _openUntil, _time.GetTimestamp());
+            }
+        }
+    }
+
+    private void Open(TimeSpan duration)
+    {
+        _currentOpen = duration;
+        long now = _time.GetTimestamp();
+        if (_state == (int)BreakerState.Closed)
+        {
+            Volatile.Write(ref _openedAt, now);
+        }
+
+        Volatile.Write(ref _openUntil, now + (long)(duration.TotalSeconds * _time.TimestampFrequency));
+        _state = (int)BreakerState.Open;
+    }
+}

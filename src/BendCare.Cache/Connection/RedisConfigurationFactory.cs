@@ -1,0 +1,37 @@
+using StackExchange.Redis;
+
+namespace BendCare.Cache.Connection;
+
+/// <summary>Builds the StackExchange.Redis configuration from the options, and a printable, password-free description.</summary>
+internal static class RedisConfigurationFactory
+{
+    public static ConfigurationOptions Create(BendCareCacheOptions options)
+    {
+        var config = new ConfigurationOptions
+        {
+            // The port is always explicit: with TLS on and no port, the client would pick 6380, ElastiCache listens on 6379.
+            EndPoints = { { options.Host!, options.Port } },
+            User = string.IsNullOrEmpty(options.Username) ? null : options.Username,
+            Password = string.IsNullOrEmpty(options.Password) ? null : options.Password,
+            Ssl = options.UseTls,
+            SslHost = options.UseTls ? options.Host : null,
+            AbortOnConnectFail = false,
+            BacklogPolicy = BacklogPolicy.FailFast,
+            ConnectTimeout = (int)options.ConnectTimeout.TotalMilliseconds,
+            ConnectRetry = 1,
+            // Requests never wait this long (they use OperationTimeout); this bounds background work left behind.
+            AsyncTimeout = 2000,
+            SyncTimeout = 2000,
+            // Reconnect quickly: recovery after an outage should take about a second, not the default back-off.
+            ReconnectRetryPolicy = new ExponentialRetry(250, 2000),
+            KeepAlive = 10,
+            ClientName = "BendCare.Cache",
+        };
+        options.ConfigureConnection?.Invoke(config);
+        return config;
+    }
+
+    /// <summary>host:port, TLS and user, never the password.</summary>
+    public static string Describe(BendCareCacheOptions options) =>
+        $"{options.Host}:{options.Port} (tls={(options.UseTls ? "on" : "off")}, user={(string.IsNullOrEmpty(options.Username) ? "default" : options.Username)}, password={(string.IsNullOrEmpty(options.Password) ? "none" : "****")})";
+}

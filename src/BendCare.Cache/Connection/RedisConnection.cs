@@ -1,0 +1,424 @@
+using System.Runtime.CompilerServices;
+using BendCare.Cache.Diagnostics;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace BendCare.Cache.Connection;
+
+/// <summary>
+/// Owns the process's one <see cref="IConnectionMultiplexer"/> and is the only code that touches it. Connects in the
+/// background (start-up never waits), bounds every request-path operation by <see cref="BendCareCacheOptions.OperationTimeout"/>,
+/// keeps a circuit breaker, and replaces a multiplexer that stays broken. Every operation returns an
+/// <see cref="OperationResult{T}"/>: nothing here throws to a request.
+/// </summary>
+internal sealed partial class RedisConnection : IAsyncDisposable
+{
+    private static readonly TimeSpan ConfigurationErrorLogInterval = TimeSpan.FromMinutes(5);
+
+    private readonly BendCareCacheOptions _options;
+    private readonly CacheMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly Func<ConfigurationOptions, Task<IConnectionMultiplexer>> _factory;
+    private readonly CircuitBreaker _breaker;
+    private readonly CancellationTokenSource _disposed = new();
+    private readonly TaskCompletionSource _firstConnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<Func<CancellationToken, Task>> _backgroundWork = [];
+    private readonly ITimer? _timer;
+    private volatile IConnectionMultiplexer? _multiplexer;
+    private volatile IDatabase? _database;
+    private int _multiplexersCreated;
+    private int _connecting;
+    private int _backgroundRunning;
+    private long _lastReplacement;
+    private long _lastConfigurationErrorLog;
+    private volatile string? _lastError;
+    private FailureReason _lastReason;
+
+    public RedisConnection(
+        BendCareCacheOptions options,
+        CacheMetrics metrics,
+        ILogger logger,
+        TimeProvider time,
+        Func<ConfigurationOptions, Task<IConnectionMultiplexer>>? factory = null)
+    {
+        _options = options;
+        _metrics = metrics;
+        _logger = logger;
+        _time = time;
+        _factory = factory ?? (static async config => await ConnectionMultiplexer.ConnectAsync(config).ConfigureAwait(false));
+        _breaker = new CircuitBreaker(options.BreakerFailureThreshold, options.BreakerOpenDuration, options.BreakerMaxOpenDuration, time);
+        _breaker.StateChanged += OnBreakerStateChanged;
+        Endpoint = options.IsEnabled ? RedisConfigurationFactory.Describe(options) : "disabled";
+
+        if (!options.IsEnabled)
+        {
+            Log.CacheDisabled(_logger);
+            return;
+        }
+
+        Log.Connecting(_logger, Endpoint);
+        StartConnect();
+        _timer = time.CreateTimer(static state => ((RedisConnection)state!).OnTick(), this, TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250));
+    }
+
+    public bool IsEnabled => _options.IsEnabled;
+
+    /// <summary>host:port with TLS and user, password masked.</summary>
+    public string Endpoint { get; }
+
+    public BreakerState BreakerState => _breaker.State;
+
+    /// <summary>Whether requests currently use Redis.</summary>
+    public bool IsUsable => _database is not null && _breaker.State == BreakerState.Closed;
+
+    public string? LastError => _lastError;
+
+    public int MultiplexersCreated => Volatile.Read(ref _multiplexersCreated);
+
+    internal IConnectionMultiplexer? Multiplexer => _multiplexer;
+
+    /// <summary>Completes when a multiplexer first reports connected (tests and the connection check wait on it).</summary>
+    public Task FirstConnected => _firstConnected.Task;
+
+    /// <summary>Work run a few times a second while the multiplexer is connected (replaying remembered invalidations).</summary>
+    public void RegisterBackgroundWork(Func<CancellationToken, Task> work)
+    {
+        lock (_backgroundWork)
+        {
+            _backgroundWork.Add(work);
+        }
+    }
+
+    /// <summary>
+    /// Runs one Redis operation when the cache is usable, bounded by the operation timeout. The delegate is static and
+    /// gets its state passed in, so the hot path allocates no closure.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<OperationResult<T>> ExecuteAsync<TState, T>(Func<IDatabase, TState, Task<T>> operation, TState state, string cacheType)
+    {
+        var database = _database;
+        if (database is null || !_breaker.AllowRequest())
+        {
+            return OperationResult<T>.Skipped;
+        }
+
+        Task<T>? task = null;
+        try
+        {
+            task = operation(database, state);
+            T value = task.IsCompleted
+                ? await task.ConfigureAwait(false)
+                : await task.WaitAsync(_options.OperationTimeout, _time).ConfigureAwait(false);
+            _breaker.OnSuccess();
+            return new OperationResult<T>(value);
+        }
+        catch (Exception ex)
+        {
+            return new OperationResult<T>(OnOperationFailed(task, ex, cacheType));
+        }
+    }
+
+    /// <summary>Like <see cref="ExecuteAsync{TState, T}"/> for an operation whose result is not needed.</summary>
+    public async ValueTask<bool> ExecuteAsync<TState>(Func<IDatabase, TState, Task> operation, TState state, string cacheType)
+    {
+        var result = await ExecuteAsync(static async (db, s) =>
+        {
+            await s.operation(db, s.state).ConfigureAwait(false);
+            return true;
+        }, (operation, state), cacheType).ConfigureAwait(false);
+        return result.IsOk;
+    }
+
+    private OperationStatus OnOperationFailed(Task? task, Exception exception, string cacheType)
+    {
+        if (FailureClassifier.IsDataError(exception))
+        {
+            return OperationStatus.DataError;
+        }
+
+        if (task is not null && !task.IsCompleted)
+        {
+            // Timed out: the operation may still finish; observe it so its fault is not reported as unobserved.
+            _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            _metrics.Timeout(cacheType);
+            RecordFailure(FailureReason.Timeout, exception);
+        }
+        else
+        {
+            _metrics.RedisError(cacheType);
+            RecordFailure(FailureClassifier.Classify(exception), exception);
+        }
+
+        _breaker.OnFailure();
+        return OperationStatus.Failed;
+    }
+
+    private void RecordFailure(FailureReason reason, Exception exception)
+    {
+        _lastReason = reason;
+        _lastError = $"{reason}: {exception.GetType().Name}: {FirstLine(exception.Message)}";
+        if (FailureClassifier.IsConfigurationProblem(reason) && _breaker.State != BreakerState.Closed)
+        {
+            // The breaker-open transition logs the first one; keep reminding, rarely, while it lasts.
+            long now = _time.GetTimestamp();
+            long last = Volatile.Read(ref _lastConfigurationErrorLog);
+            if (last != 0 && _time.GetElapsedTime(last, now) >= ConfigurationErrorLogInterval
+                && Interlocked.CompareExchange(ref _lastConfigurationErrorLog, now, last) == last)
+            {
+                Log.ConfigurationProblem(_logger, reason.ToString(), Endpoint, _lastError);
+            }
+        }
+    }
+
+    private static string FirstLine(string message)
+    {
+        int newline = message.IndexOfAny(['\r', '\n']);
+        return newline < 0 ? message : message[..newline];
+    }
+
+    private void OnBreakerStateChanged(BreakerState previous, BreakerState current)
+    {
+        _metrics.BreakerState = current;
+        if (current == BreakerState.Open && previous == BreakerState.Closed)
+        {
+            var reason = _lastReason;
+            if (FailureClassifier.IsConfigurationProblem(reason))
+            {
+                Volatile.Write(ref _lastConfigurationErrorLog, _time.GetTimestamp());
+                Log.ConfigurationProblem(_logger, reason.ToString(), Endpoint, _lastError);
+            }
+            else
+            {
+                Log.CacheUnavailable(_logger, reason.ToString(), Endpoint, _lastError);
+            }
+        }
+        else if (current == BreakerState.Closed)
+        {
+            Log.CacheRecovered(_logger, Endpoint);
+        }
+    }
+
+    private void StartConnect()
+    {
+        if (Interlocked.Exchange(ref _connecting, 1) == 1)
+        {
+            return;
+        }
+
+        _ = Task.Run(ConnectAsync);
+    }
+
+    private async Task ConnectAsync()
+    {
+        var delay = TimeSpan.FromMilliseconds(250);
+        try
+        {
+            while (!_disposed.IsCancellationRequested)
+            {
+                try
+                {
+                    var config = RedisConfigurationFactory.Create(_options);
+                    var multiplexer = await _factory(config).ConfigureAwait(false);
+                    Interlocked.Increment(ref _multiplexersCreated);
+                    Attach(multiplexer);
+                    return;
+                }
+                catch (Exception ex) when (!_disposed.IsCancellationRequested)
+                {
+                    // AbortOnConnectFail=false returns a multiplexer even when the server is down; getting here means
+                    // something like an unparsable endpoint. Keep trying, quietly, with a capped back-off.
+                    RecordFailure(FailureClassifier.Classify(ex), ex);
+                    _breaker.Trip();
+                    await Task.Delay(delay, _time, _disposed.Token).ConfigureAwait(false);
+                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Disposed while connecting.
+        }
+        finally
+        {
+            Volatile.Write(ref _connecting, 0);
+        }
+    }
+
+    private void Attach(IConnectionMultiplexer multiplexer)
+    {
+        if (_disposed.IsCancellationRequested)
+        {
+            multiplexer.Dispose();
+            return;
+        }
+
+        multiplexer.ConnectionFailed += OnConnectionFailed;
+        multiplexer.ConnectionRestored += OnConnectionRestored;
+        var previous = _multiplexer;
+        _multiplexer = multiplexer;
+        _database = multiplexer.GetDatabase();
+        Volatile.Write(ref _lastReplacement, _time.GetTimestamp());
+
+        if (multiplexer.IsConnected)
+        {
+            _firstConnected.TrySetResult();
+            _breaker.AllowProbeNow();
+        }
+        else
+        {
+            if (_lastReason == FailureReason.Unknown)
+            {
+                _lastReason = FailureReason.Refused;
+                _lastError ??= "Refused: the first connection attempt failed";
+            }
+
+            _breaker.Trip();
+        }
+
+        if (previous is not null)
+        {
+            _ = RetireAsync(previous);
+        }
+    }
+
+    private async Task RetireAsync(IConnectionMultiplexer old)
+    {
+        old.ConnectionFailed -= OnConnectionFailed;
+        old.ConnectionRestored -= OnConnectionRestored;
+        try
+        {
+            // Callers that picked the old database just before the swap finish (or time out) first.
+            await Task.Delay(_options.OperationTimeout + _options.OperationTimeout, _time).ConfigureAwait(false);
+            await old.CloseAsync(allowCommandsToComplete: false).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.BackgroundOperationFailed(_logger, "close replaced connection", ex.GetType().Name);
+        }
+        finally
+        {
+            old.Dispose();
+        }
+    }
+
+    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
+    {
+        if (e.ConnectionType != ConnectionType.Interactive)
+        {
+            return;
+        }
+
+        var reason = FailureClassifier.Classify(e.FailureType, e.Exception);
+        _lastReason = reason;
+        _lastError = $"{reason}: {e.FailureType}" + (e.Exception is null ? "" : $": {FirstLine(e.Exception.Message)}");
+        _breaker.Trip();
+    }
+
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
+    {
+        if (e.ConnectionType != ConnectionType.Interactive)
+        {
+            return;
+        }
+
+        _firstConnected.TrySetResult();
+        _breaker.AllowProbeNow();
+        OnTick();
+    }
+
+    private void OnTick()
+    {
+        if (_disposed.IsCancellationRequested)
+        {
+            return;
+        }
+
+        MaybeReplaceMultiplexer();
+        var multiplexer = _multiplexer;
+        if (multiplexer is null || !multiplexer.IsConnected || Interlocked.Exchange(ref _backgroundRunning, 1) == 1)
+        {
+            return;
+        }
+
+        _ = RunBackgroundWorkAsync();
+    }
+
+    private async Task RunBackgroundWorkAsync()
+    {
+        try
+        {
+            Func<CancellationToken, Task>[] work;
+            lock (_backgroundWork)
+            {
+                work = [.. _backgroundWork];
+            }
+
+            foreach (var item in work)
+            {
+                await item(_disposed.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !_disposed.IsCancellationRequested)
+        {
+            Log.BackgroundOperationFailed(_logger, "background work", ex.GetType().Name);
+        }
+        catch (OperationCanceledException)
+        {
+            // Disposed.
+        }
+        finally
+        {
+            Volatile.Write(ref _backgroundRunning, 0);
+        }
+    }
+
+    /// <summary>
+    /// A multiplexer can report itself connected while every operation on it fails or hangs (a known failure mode
+    /// after failovers and half-dead sockets). When the breaker has not been closed for
+    /// <see cref="BendCareCacheOptions.ReconnectAfter"/>, build a fresh one, at most once per
+    /// <see cref="BendCareCacheOptions.MinReconnectInterval"/>.
+    /// </summary>
+    private void MaybeReplaceMultiplexer()
+    {
+        long openedAt = _breaker.OpenedAt;
+        if (openedAt == 0 || _multiplexer is null)
+        {
+            return;
+        }
+
+        long now = _time.GetTimestamp();
+        if (_time.GetElapsedTime(openedAt, now) < _options.ReconnectAfter
+            || _time.GetElapsedTime(Volatile.Read(ref _lastReplacement), now) < _options.MinReconnectInterval)
+        {
+            return;
+        }
+
+        Volatile.Write(ref _lastReplacement, now);
+        Log.ForcedReconnect(_logger, Endpoint, _time.GetElapsedTime(openedAt, now).TotalSeconds);
+        _metrics.Reconnect();
+        StartConnect();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _disposed.CancelAsync().ConfigureAwait(false);
+        _timer?.Dispose();
+        var multiplexer = _multiplexer;
+        _database = null;
+        _multiplexer = null;
+        if (multiplexer is not null)
+        {
+            multiplexer.ConnectionFailed -= OnConnectionFailed;
+            multiplexer.ConnectionRestored -= OnConnectionRestored;
+            await multiplexer.CloseAsync(allowCommandsToComplete: false).ConfigureAwait(false);
+            multiplexer.Dispose();
+        }
+
+    }
+}

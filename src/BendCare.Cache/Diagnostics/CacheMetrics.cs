@@ -1,0 +1,67 @@
+using System.Diagnostics.Metrics;
+using BendCare.Cache.Connection;
+
+namespace BendCare.Cache.Diagnostics;
+
+/// <summary>
+/// The <c>BendCare.Cache</c> meter. Every instrument is tagged by cache type only (low cardinality). Hit rate is
+/// hits / (hits + misses); database queries avoided is hits.
+/// </summary>
+internal sealed class CacheMetrics : IDisposable
+{
+    public const string MeterName = "BendCare.Cache";
+
+    private readonly Meter _meter;
+    private readonly Counter<long> _hits;
+    private readonly Counter<long> _misses;
+    private readonly Counter<long> _loaderCalls;
+    private readonly Counter<long> _redisErrors;
+    private readonly Counter<long> _timeouts;
+    private readonly Counter<long> _unreadable;
+    private readonly Counter<long> _writeBacksDropped;
+    private readonly Counter<long> _reconnects;
+    private readonly Histogram<double> _duration;
+    private Func<int>? _pendingInvalidations;
+
+    public CacheMetrics(IMeterFactory? meterFactory)
+    {
+        _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        _hits = _meter.CreateCounter<long>("bendcare.cache.hits", "{hit}", "Reads answered from Redis (database queries avoided).");
+        _misses = _meter.CreateCounter<long>("bendcare.cache.misses", "{miss}", "Reads not answered from Redis, whatever the reason.");
+        _loaderCalls = _meter.CreateCounter<long>("bendcare.cache.loader.calls", "{call}", "Calls of the caller's database loader.");
+        _redisErrors = _meter.CreateCounter<long>("bendcare.cache.redis.errors", "{error}", "Redis operations that failed.");
+        _timeouts = _meter.CreateCounter<long>("bendcare.cache.redis.timeouts", "{timeout}", "Redis operations abandoned after the operation timeout.");
+        _unreadable = _meter.CreateCounter<long>("bendcare.cache.entries.unreadable", "{entry}", "Corrupt, foreign or incompatible entries found and healed.");
+        _writeBacksDropped = _meter.CreateCounter<long>("bendcare.cache.writebacks.dropped", "{write}", "Write-backs not done because an invalidation won or too many were pending.");
+        _reconnects = _meter.CreateCounter<long>("bendcare.cache.reconnects", "{reconnect}", "Connections replaced after staying broken.");
+        _duration = _meter.CreateHistogram<double>("bendcare.cache.operation.duration", "s", "Duration of cache reads, loader included on a miss.");
+        _meter.CreateObservableGauge("bendcare.cache.breaker.state", () => (int)BreakerState, description: "0 closed (Redis used), 1 half-open (probing), 2 open (Redis skipped).");
+        _meter.CreateObservableGauge("bendcare.cache.invalidations.pending", () => _pendingInvalidations?.Invoke() ?? 0, "{invalidation}", "Invalidations remembered for replay while Redis is unreachable.");
+    }
+
+    public Meter Meter => _meter;
+
+    public BreakerState BreakerState { get; set; }
+
+    public void ObservePendingInvalidations(Func<int> count) => _pendingInvalidations = count;
+
+    public void Hit(KeyValuePair<string, object?> tag) => _hits.Add(1, tag);
+
+    public void Miss(KeyValuePair<string, object?> tag) => _misses.Add(1, tag);
+
+    public void LoaderCall(KeyValuePair<string, object?> tag) => _loaderCalls.Add(1, tag);
+
+    public void Unreadable(KeyValuePair<string, object?> tag) => _unreadable.Add(1, tag);
+
+    public void WriteBackDropped(KeyValuePair<string, object?> tag) => _writeBacksDropped.Add(1, tag);
+
+    public void Duration(KeyValuePair<string, object?> tag, TimeSpan elapsed) => _duration.Record(elapsed.TotalSeconds, tag);
+
+    public void RedisError(string cacheType) => _redisErrors.Add(1, new KeyValuePair<string, object?>("cache.type", cacheType));
+
+    public void Timeout(string cacheType) => _timeouts.Add(1, new KeyValuePair<string, object?>("cache.type", cacheType));
+
+    public void Reconnect() => _reconnects.Add(1);
+
+    public void Dispose() => _meter.Dispose();
+}

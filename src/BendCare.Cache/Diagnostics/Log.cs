@@ -1,0 +1,109 @@
+using Microsoft.Extensions.Logging;
+
+namespace BendCare.Cache.Diagnostics;
+
+/// <summary>
+/// Every log line the library writes, source-generated (no cost when the level is off) with stable event ids that
+/// dashboards and tests can rely on. The hit/miss texts are the ones existing CloudWatch queries match.
+/// </summary>
+internal static partial class Log
+{
+    internal const int UserContextHitId = 1001;
+    internal const int UserContextMissId = 1002;
+    internal const int RolePermissionsHitId = 1003;
+    internal const int RolePermissionsMissId = 1004;
+    internal const int UserBasicHitId = 1005;
+    internal const int UserBasicMissId = 1006;
+    internal const int TokenBlacklistHitId = 1007;
+    internal const int TokenBlacklistMissId = 1008;
+    internal const int JwtPayloadHitId = 1009;
+    internal const int JwtPayloadMissId = 1010;
+
+    internal const int CacheDisabledId = 2001;
+    internal const int ConnectingId = 2002;
+    internal const int CacheUnavailableId = 2003;
+    internal const int CacheRecoveredId = 2004;
+    internal const int ConfigurationProblemId = 2005;
+    internal const int ForcedReconnectId = 2006;
+
+    internal const int UnreadableEntryId = 3001;
+    internal const int WrongTypeEntryId = 3002;
+    internal const int FingerprintMismatchId = 3003;
+    internal const int InvalidationDeferredId = 3004;
+    internal const int InvalidationsReplayedId = 3005;
+    internal const int PendingInvalidationsFullId = 3006;
+    internal const int BackgroundOperationFailedId = 3007;
+    internal const int WriteBackDroppedId = 3008;
+
+    [LoggerMessage(UserContextHitId, LogLevel.Debug, "User context cache hit in Redis for {CacheId}")]
+    public static partial void UserContextHit(ILogger logger, string cacheId);
+
+    [LoggerMessage(UserContextMissId, LogLevel.Debug, "User context cache miss in Redis for {CacheId}")]
+    public static partial void UserContextMiss(ILogger logger, string cacheId);
+
+    [LoggerMessage(RolePermissionsHitId, LogLevel.Debug, "Role permissions cache hit in Redis for {CacheId}")]
+    public static partial void RolePermissionsHit(ILogger logger, string cacheId);
+
+    [LoggerMessage(RolePermissionsMissId, LogLevel.Debug, "Role permissions cache miss in Redis for {CacheId}")]
+    public static partial void RolePermissionsMiss(ILogger logger, string cacheId);
+
+    [LoggerMessage(UserBasicHitId, LogLevel.Debug, "User basic info cache hit in Redis for {CacheId}")]
+    public static partial void UserBasicHit(ILogger logger, string cacheId);
+
+    [LoggerMessage(UserBasicMissId, LogLevel.Debug, "User basic info cache miss in Redis for {CacheId}")]
+    public static partial void UserBasicMiss(ILogger logger, string cacheId);
+
+    [LoggerMessage(TokenBlacklistHitId, LogLevel.Debug, "Token blacklist cache hit in Redis for {CacheId}")]
+    public static partial void TokenBlacklistHit(ILogger logger, string cacheId);
+
+    [LoggerMessage(TokenBlacklistMissId, LogLevel.Debug, "Token blacklist cache miss in Redis for {CacheId}")]
+    public static partial void TokenBlacklistMiss(ILogger logger, string cacheId);
+
+    [LoggerMessage(JwtPayloadHitId, LogLevel.Debug, "JWT payload cache hit in Redis for {CacheId}")]
+    public static partial void JwtPayloadHit(ILogger logger, string cacheId);
+
+    [LoggerMessage(JwtPayloadMissId, LogLevel.Debug, "JWT payload cache miss in Redis for {CacheId}")]
+    public static partial void JwtPayloadMiss(ILogger logger, string cacheId);
+
+    [LoggerMessage(CacheDisabledId, LogLevel.Information, "Redis cache disabled (REDIS_HOST is not set): every read goes to the database")]
+    public static partial void CacheDisabled(ILogger logger);
+
+    [LoggerMessage(ConnectingId, LogLevel.Information, "Redis cache connecting in the background to {Endpoint}")]
+    public static partial void Connecting(ILogger logger, string endpoint);
+
+    [LoggerMessage(CacheUnavailableId, LogLevel.Warning, "Redis cache unavailable ({Reason}) at {Endpoint}: requests use the database until it recovers. Last error: {LastError}")]
+    public static partial void CacheUnavailable(ILogger logger, string reason, string endpoint, string? lastError);
+
+    [LoggerMessage(CacheRecoveredId, LogLevel.Information, "Redis cache available again at {Endpoint}")]
+    public static partial void CacheRecovered(ILogger logger, string endpoint);
+
+    [LoggerMessage(ConfigurationProblemId, LogLevel.Error, "Redis cache cannot be used ({Reason}) at {Endpoint}: check the cache's TLS/user/password/ACL configuration; requests use the database. Last error: {LastError}")]
+    public static partial void ConfigurationProblem(ILogger logger, string reason, string endpoint, string? lastError);
+
+    [LoggerMessage(ForcedReconnectId, LogLevel.Warning, "Redis cache connection to {Endpoint} replaced after {Seconds:F0} s of failures")]
+    public static partial void ForcedReconnect(ILogger logger, string endpoint, double seconds);
+
+    [LoggerMessage(UnreadableEntryId, LogLevel.Warning, "Unreadable {CacheType} entry for {CacheId} ({Problem}): treated as a miss and overwritten")]
+    public static partial void UnreadableEntry(ILogger logger, string cacheType, string cacheId, string problem);
+
+    [LoggerMessage(WrongTypeEntryId, LogLevel.Warning, "{CacheType} key for {CacheId} holds a non-string Redis value: deleted and treated as a miss")]
+    public static partial void WrongTypeEntry(ILogger logger, string cacheType, string cacheId);
+
+    [LoggerMessage(FingerprintMismatchId, LogLevel.Warning, "JWT payload entry for {CacheId} belongs to a different token with the same id: not served")]
+    public static partial void FingerprintMismatch(ILogger logger, string cacheId);
+
+    [LoggerMessage(InvalidationDeferredId, LogLevel.Debug, "Redis unreachable: invalidation of {CacheType} {CacheId} remembered for replay")]
+    public static partial void InvalidationDeferred(ILogger logger, string cacheType, string cacheId);
+
+    [LoggerMessage(InvalidationsReplayedId, LogLevel.Information, "Replayed {Count} invalidation(s) remembered while Redis was unreachable")]
+    public static partial void InvalidationsReplayed(ILogger logger, int count);
+
+    [LoggerMessage(PendingInvalidationsFullId, LogLevel.Error, "Too many invalidations remembered while Redis is unreachable ({Limit}): this one is not remembered; entries cached before the outage may be served until their TTL ends")]
+    public static partial void PendingInvalidationsFull(ILogger logger, int limit);
+
+    [LoggerMessage(BackgroundOperationFailedId, LogLevel.Debug, "Redis cache background operation '{Operation}' failed: {Error}")]
+    public static partial void BackgroundOperationFailed(ILogger logger, string operation, string error);
+
+    [LoggerMessage(WriteBackDroppedId, LogLevel.Debug, "{CacheType} write-back for {CacheId} dropped: {Reason}")]
+    public static partial void WriteBackDropped(ILogger logger, string cacheType, string cacheId, string reason);
+}

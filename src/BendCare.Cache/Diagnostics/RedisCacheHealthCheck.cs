@@ -1,0 +1,48 @@
+using BendCare.Cache.CacheAside;
+using BendCare.Cache.Connection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace BendCare.Cache.Diagnostics;
+
+/// <summary>
+/// Healthy when requests use Redis, Degraded (never Unhealthy) when they fall back to the database: the application
+/// still works. Data: the masked endpoint, breaker state, pending invalidations and the last error.
+/// </summary>
+internal sealed class RedisCacheHealthCheck : IHealthCheck
+{
+    private readonly RedisConnection _connection;
+    private readonly CacheAsideEngine _engine;
+
+    public RedisCacheHealthCheck(RedisConnection connection, CacheAsideEngine engine)
+    {
+        _connection = connection;
+        _engine = engine;
+    }
+
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var data = new Dictionary<string, object>
+        {
+            ["endpoint"] = _connection.Endpoint,
+            ["breaker"] = _connection.BreakerState.ToString(),
+            ["pendingInvalidations"] = _engine.PendingInvalidations,
+            ["lastError"] = _connection.LastError ?? "",
+        };
+
+        HealthCheckResult result;
+        if (!_connection.IsEnabled)
+        {
+            result = HealthCheckResult.Healthy("Redis cache disabled (REDIS_HOST not set): reads go to the database.", data);
+        }
+        else if (_connection.IsUsable && _engine.PendingInvalidations == 0)
+        {
+            result = HealthCheckResult.Healthy("Redis cache in use.", data);
+        }
+        else
+        {
+            result = HealthCheckResult.Degraded("Redis cache unavailable: reads go to the database.", data: data);
+        }
+
+        return Task.FromResult(result);
+    }
+}

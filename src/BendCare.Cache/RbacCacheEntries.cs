@@ -1,0 +1,64 @@
+using BendCare.Cache.CacheAside;
+using BendCare.Cache.Diagnostics;
+using BendCare.Cache.Serialization;
+
+namespace BendCare.Cache;
+
+/// <summary>The five cache types as data: key pattern, TTL policy, serializer, log lines, groups.</summary>
+internal sealed class RbacCacheEntries
+{
+    /// <summary>Members of a role's set outlive any user context by this margin (a slow load still finds its set).</summary>
+    private static readonly TimeSpan GroupSetMargin = TimeSpan.FromMinutes(10);
+
+    public RbacCacheEntries(BendCareCacheOptions options)
+    {
+        string prefix = options.KeyPrefix;
+        var json = CacheJsonContext.Default;
+
+        var userContextTtl = options.UserContextTtl;
+        UserContext = new CacheEntry<UserContext>(
+            "user_context", prefix + "user_context:", json.UserContext, userContextTtl, (_, _) => userContextTtl, Log.UserContextHit, Log.UserContextMiss)
+        {
+            // Role edits reach user contexts through these sets; see docs/freshness.md.
+            Groups = new GroupIndex<UserContext>(
+                prefix + "rbac_epoch", prefix + "role_users:", userContextTtl + userContextTtl + GroupSetMargin, static c => c.RoleIds, static c => c.UserId),
+        };
+
+        var roleTtl = options.RolePermissionsTtl;
+        RolePermissions = new CacheEntry<RolePermissions>(
+            "role_perms", prefix + "role_perms:", json.RolePermissions, roleTtl, (_, _) => roleTtl, Log.RolePermissionsHit, Log.RolePermissionsMiss);
+
+        var basicTtl = options.UserBasicTtl;
+        UserBasic = new CacheEntry<UserBasicInfo>(
+            "user_basic", prefix + "user_basic:", json.UserBasicInfo, basicTtl, (_, _) => basicTtl, Log.UserBasicHit, Log.UserBasicMiss);
+
+        var blacklisted = options.TokenBlacklistedTtl;
+        var notBlacklisted = options.TokenNotBlacklistedTtl;
+        TokenBlacklist = new CacheEntry<bool>(
+            "token_bl", prefix + "token_bl:", json.Boolean, Max(blacklisted, notBlacklisted), (v, _) => v ? blacklisted : notBlacklisted, Log.TokenBlacklistHit, Log.TokenBlacklistMiss)
+        {
+            RedactIdInLogs = true,
+        };
+
+        var jwtTtl = options.JwtPayloadTtl;
+        JwtPayload = new CacheEntry<JwtPayload>(
+            "jwt_payload", prefix + "jwt_payload:", json.JwtPayload, jwtTtl, (p, now) => Min(jwtTtl, p.ExpiresAt - now), Log.JwtPayloadHit, Log.JwtPayloadMiss)
+        {
+            RedactIdInLogs = true,
+        };
+    }
+
+    public CacheEntry<UserContext> UserContext { get; }
+
+    public CacheEntry<RolePermissions> RolePermissions { get; }
+
+    public CacheEntry<UserBasicInfo> UserBasic { get; }
+
+    public CacheEntry<bool> TokenBlacklist { get; }
+
+    public CacheEntry<JwtPayload> JwtPayload { get; }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+}
