@@ -41,6 +41,7 @@ internal sealed partial class CacheAsideEngine
             {
                 try
                 {
+                    flight.Join();
                     return await flight.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -117,12 +118,21 @@ internal sealed partial class CacheAsideEngine
         }
     }
 
+    /// <summary>How many callers wait on the in-flight load of a key, the leader not counted; -1 when none is in flight.</summary>
+    internal int FollowersOf(string key) => _flights.TryGetValue(key, out var flight) && flight is IFlight f ? f.Followers : -1;
+
     private static long ParseEpoch(RedisValue value) => value.IsNull ? 0 : (long)value;
 
     /// <summary>One loader call shared by concurrent callers, with the state its leader observed before loading.</summary>
-    private sealed class Flight<T>
+    private interface IFlight
+    {
+        int Followers { get; }
+    }
+
+    private sealed class Flight<T> : IFlight
     {
         private readonly TaskCompletionSource<T?> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _followers;
 
         public Flight(ObservedState observed, long? epoch, byte[]? fingerprint)
         {
@@ -138,6 +148,11 @@ internal sealed partial class CacheAsideEngine
         public byte[]? Fingerprint { get; }
 
         public Task<T?> Task => _completion.Task;
+
+        /// <summary>Callers that joined this flight (tests order races on it instead of sleeping).</summary>
+        public int Followers => Volatile.Read(ref _followers);
+
+        public void Join() => Interlocked.Increment(ref _followers);
 
         public bool Matches(ObservedState observed, long? epoch, byte[]? fingerprint) =>
             Observed.Equals(observed)

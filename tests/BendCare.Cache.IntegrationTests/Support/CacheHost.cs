@@ -1,0 +1,126 @@
+using System.Collections.Concurrent;
+using BendCare.Cache.CacheAside;
+using BendCare.Cache.Connection;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace BendCare.Cache.IntegrationTests.Support;
+
+/// <summary>
+/// One application instance using the cache: its own service provider, connection and logs. Two hosts on one server
+/// model two instances of a service.
+/// </summary>
+public sealed class CacheHost : IAsyncDisposable
+{
+    private readonly ServiceProvider _services;
+
+    private CacheHost(ServiceProvider services, string keyPrefix, CapturedLogs logs)
+    {
+        _services = services;
+        KeyPrefix = keyPrefix;
+        Logs = logs;
+        Cache = services.GetRequiredService<IRbacCache>();
+    }
+
+    public IRbacCache Cache { get; }
+
+    public string KeyPrefix { get; }
+
+    public CapturedLogs Logs { get; }
+
+    internal RedisConnection Connection => _services.GetRequiredService<RedisConnection>();
+
+    internal CacheAsideEngine Engine => _services.GetRequiredService<CacheAsideEngine>();
+
+    public IServiceProvider Services => _services;
+
+    /// <summary>Creates a host pointed at host:port; waits for the first connection unless told not to.</summary>
+    public static async Task<CacheHost> StartAsync(
+        string host,
+        int port,
+        string keyPrefix,
+        Action<BendCareCacheOptions>? configure = null,
+        bool waitForConnection = true)
+    {
+        var logs = new CapturedLogs();
+        var services = new ServiceCollection();
+        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(logs));
+        services.AddBendCareRedisCache(o =>
+        {
+            o.Host = host;
+            o.Port = port;
+            o.KeyPrefix = keyPrefix;
+            configure?.Invoke(o);
+        });
+        var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+        var cacheHost = new CacheHost(provider, keyPrefix, logs);
+        if (waitForConnection)
+        {
+            await cacheHost.Connection.FirstConnected.WaitAsync(TimeSpan.FromSeconds(15));
+            await cacheHost.WaitUntilUsableAsync();
+        }
+
+        return cacheHost;
+    }
+
+    /// <summary>Waits (bounded) until requests use Redis again.</summary>
+    public async Task WaitUntilUsableAsync(TimeSpan? limit = null)
+    {
+        var deadline = DateTime.UtcNow + (limit ?? TimeSpan.FromSeconds(15));
+        while (!Connection.IsUsable || Engine.PendingInvalidations != 0)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Cache not usable: breaker {Connection.BreakerState}, pending {Engine.PendingInvalidations}, last error {Connection.LastError}");
+            }
+
+            // Reads are what probe the breaker; a cheap one keeps recovery moving.
+            await Cache.GetUserBasicAsync("probe", static _ => ValueTask.FromResult<UserBasicInfo?>(null));
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>Waits (bounded) until the background write-backs issued so far have finished.</summary>
+    public async Task WaitForWriteBacksAsync()
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (Engine.PendingWriteBacks != 0)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("Write-backs did not finish.");
+            }
+
+            await Task.Delay(5);
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await _services.DisposeAsync();
+}
+
+/// <summary>Collects every log entry so tests can assert on event ids and on what is never logged.</summary>
+public sealed class CapturedLogs : ILoggerProvider
+{
+    private readonly ConcurrentQueue<LogEntry> _entries = new();
+
+    public IReadOnlyList<LogEntry> Entries => [.. _entries];
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+    public void Dispose()
+    {
+    }
+
+    public sealed record LogEntry(string Category, LogLevel Level, EventId EventId, string Message, Exception? Exception);
+
+    private sealed class Logger(CapturedLogs owner, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            owner._entries.Enqueue(new LogEntry(category, logLevel, eventId, formatter(state, exception), exception));
+    }
+}

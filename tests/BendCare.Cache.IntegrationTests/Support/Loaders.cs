@@ -1,0 +1,85 @@
+namespace BendCare.Cache.IntegrationTests.Support;
+
+/// <summary>A database stand-in that counts its calls.</summary>
+public sealed class CountingLoader<T>
+{
+    private readonly Func<int, T> _value;
+    private int _calls;
+
+    public CountingLoader(Func<int, T> value) => _value = value;
+
+    public CountingLoader(T value)
+        : this(_ => value)
+    {
+    }
+
+    public int Calls => Volatile.Read(ref _calls);
+
+    public ValueTask<T> Load(CancellationToken cancellationToken)
+    {
+        int call = Interlocked.Increment(ref _calls);
+        return ValueTask.FromResult(_value(call));
+    }
+}
+
+/// <summary>A loader that stops until the test releases it: orders the steps of a race without sleeping.</summary>
+public sealed class GatedLoader<T>
+{
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly T _value;
+    private int _calls;
+
+    public GatedLoader(T value) => _value = value;
+
+    public int Calls => Volatile.Read(ref _calls);
+
+    /// <summary>Completes when the loader has been entered.</summary>
+    public Task Started => _started.Task;
+
+    public void Release() => _release.TrySetResult();
+
+    public async ValueTask<T> Load(CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _calls);
+        _started.TrySetResult();
+        await _release.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+        return _value;
+    }
+}
+
+public static class Models
+{
+    /// <summary>A fixed expiry an hour after the test run started, so the same token makes equal payloads.</summary>
+    private static readonly DateTimeOffset RunExpiry = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 3600);
+
+    public static UserContext UserContext(string userId, string version = "v1", params string[] roles) => new()
+    {
+        UserId = userId,
+        RoleIds = roles.Length == 0 ? ["r-reader"] : roles,
+        Permissions = [$"perm:{version}"],
+        OrganizationIds = ["org-1"],
+    };
+
+    public static RolePermissions RolePermissions(string roleId, string version = "v1") => new()
+    {
+        RoleId = roleId,
+        Permissions = [$"perm:{version}", "read"],
+    };
+
+    public static UserBasicInfo UserBasic(string userId, string version = "v1") => new()
+    {
+        UserId = userId,
+        Email = $"{userId}@example.test",
+        DisplayName = version,
+        IsActive = true,
+    };
+
+    public static JwtPayload JwtPayload(string tokenId, string version = "v1", TimeSpan? lifetime = null) => new()
+    {
+        TokenId = tokenId,
+        Subject = $"user-{version}",
+        ExpiresAt = lifetime is { } l ? DateTimeOffset.UtcNow + l : RunExpiry,
+        Claims = new Dictionary<string, string> { ["ver"] = version },
+    };
+}
