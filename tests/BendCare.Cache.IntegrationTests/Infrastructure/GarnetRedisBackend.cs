@@ -26,7 +26,10 @@ internal sealed class GarnetRedisBackend : IRedisServerBackend
         _options = options;
         _portFixed = options.Port is not null;
         Port = options.Port ?? RedisServer.GetFreePort();
-        _loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Warning).AddProvider(new StandardErrorLoggerProvider("garnet")));
+        _loggerFactory = LoggerFactory.Create(b => b
+            .SetMinimumLevel(LogLevel.Warning)
+            .AddFilter("ArgParser", LogLevel.Error) // it warns that an external logger factory overrides its log options
+            .AddProvider(new StandardErrorLoggerProvider("garnet")));
     }
 
     public RedisServerKind Kind => RedisServerKind.Garnet;
