@@ -171,10 +171,13 @@ internal sealed partial class RedisConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>The first line of a message, at most 300 characters: StackExchange.Redis packs a whole status report into its messages.</summary>
     private static string FirstLine(string message)
     {
+        const int MaxLength = 300;
         int newline = message.IndexOfAny(['\r', '\n']);
-        return newline < 0 ? message : message[..newline];
+        var line = newline < 0 ? message : message[..newline];
+        return line.Length <= MaxLength ? line : string.Concat(line.AsSpan(0, MaxLength), "…");
     }
 
     private void OnBreakerStateChanged(BreakerState previous, BreakerState current)
@@ -262,7 +265,7 @@ internal sealed partial class RedisConnection : IAsyncDisposable
 
         if (multiplexer.IsConnected)
         {
-            _firstConnected.TrySetResult();
+            MarkConnected(multiplexer);
             _breaker.AllowProbeNow();
         }
         else
@@ -322,9 +325,30 @@ internal sealed partial class RedisConnection : IAsyncDisposable
             return;
         }
 
-        _firstConnected.TrySetResult();
+        MarkConnected(_multiplexer);
         _breaker.AllowProbeNow();
         OnTick();
+    }
+
+    private void MarkConnected(IConnectionMultiplexer? multiplexer)
+    {
+        if (_firstConnected.TrySetResult())
+        {
+            Log.Connected(_logger, Endpoint, ServerDescription(multiplexer));
+        }
+    }
+
+    private static string ServerDescription(IConnectionMultiplexer? multiplexer)
+    {
+        try
+        {
+            var server = multiplexer?.GetServers().FirstOrDefault(s => s.IsConnected);
+            return server is null ? "unknown server" : $"{server.ServerType} {server.Version}";
+        }
+        catch (Exception ex) when (ex is RedisException or InvalidOperationException or NotSupportedException)
+        {
+            return "unknown server";
+        }
     }
 
     private void OnTick()

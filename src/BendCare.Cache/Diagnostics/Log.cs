@@ -25,6 +25,7 @@ internal static partial class Log
     internal const int CacheRecoveredId = 2004;
     internal const int ConfigurationProblemId = 2005;
     internal const int ForcedReconnectId = 2006;
+    internal const int ConnectedId = 2007;
 
     internal const int UnreadableEntryId = 3001;
     internal const int WrongTypeEntryId = 3002;
@@ -70,6 +71,9 @@ internal static partial class Log
 
     [LoggerMessage(ConnectingId, LogLevel.Information, "Redis cache connecting in the background to {Endpoint}")]
     public static partial void Connecting(ILogger logger, string endpoint);
+
+    [LoggerMessage(ConnectedId, LogLevel.Information, "Redis cache connected to {Endpoint} ({Server})")]
+    public static partial void Connected(ILogger logger, string endpoint, string server);
 
     [LoggerMessage(CacheUnavailableId, LogLevel.Warning, "Redis cache unavailable ({Reason}) at {Endpoint}: requests use the database until it recovers. Last error: {LastError}")]
     public static partial void CacheUnavailable(ILogger logger, string reason, string endpoint, string? lastError);
