@@ -73,6 +73,38 @@ internal static class FailureClassifier
         };
     }
 
+    /// <summary>Reads the reason of a failed first connect from StackExchange.Redis' connect log.</summary>
+    /// <param name="log">The connect log.</param>
+    /// <param name="tls">Whether TLS was configured: a handshake that neither failed nor was refused is then a TLS mismatch.</param>
+    public static FailureReason ClassifyConnectLog(string log, bool tls)
+    {
+        if (Contains(log, "WRONGPASS") || Contains(log, "NOAUTH") || Contains(log, "AuthenticationFailure") || Contains(log, "invalid username-password"))
+        {
+            return FailureReason.Auth;
+        }
+
+        if (Contains(log, "No such host") || Contains(log, "Name or service not known") || Contains(log, "nodename nor servname"))
+        {
+            return FailureReason.Dns;
+        }
+
+        if (Contains(log, "refused"))
+        {
+            return FailureReason.Refused;
+        }
+
+        // With TLS on, a connect that was neither refused nor rejected at AUTH is almost always a handshake that failed
+        // or never completed: a plain server, a wrong CA, a wrong host name.
+        if (tls || Contains(log, "certificate") || Contains(log, "AuthenticationException"))
+        {
+            return FailureReason.Tls;
+        }
+
+        return Contains(log, "timed out") ? FailureReason.Timeout : FailureReason.Refused;
+    }
+
+    private static bool Contains(string text, string value) => text.Contains(value, StringComparison.OrdinalIgnoreCase);
+
     /// <summary>A server reply that says the cached data is wrong (a foreign value at our key), not that Redis is broken.</summary>
     public static bool IsDataError(Exception exception) =>
         exception is RedisServerException rse && rse.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal);

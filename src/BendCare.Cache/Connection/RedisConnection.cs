@@ -19,7 +19,7 @@ internal sealed partial class RedisConnection : IAsyncDisposable
     private readonly CacheMetrics _metrics;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly Func<ConfigurationOptions, Task<IConnectionMultiplexer>> _factory;
+    private readonly Func<ConfigurationOptions, TextWriter, Task<IConnectionMultiplexer>> _factory;
     private readonly CircuitBreaker _breaker;
     private readonly CancellationTokenSource _disposed = new();
     private readonly TaskCompletionSource _firstConnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -40,13 +40,13 @@ internal sealed partial class RedisConnection : IAsyncDisposable
         CacheMetrics metrics,
         ILogger logger,
         TimeProvider time,
-        Func<ConfigurationOptions, Task<IConnectionMultiplexer>>? factory = null)
+        Func<ConfigurationOptions, TextWriter, Task<IConnectionMultiplexer>>? factory = null)
     {
         _options = options;
         _metrics = metrics;
         _logger = logger;
         _time = time;
-        _factory = factory ?? (static async config => await ConnectionMultiplexer.ConnectAsync(config).ConfigureAwait(false));
+        _factory = factory ?? (static async (config, log) => await ConnectionMultiplexer.ConnectAsync(config, log).ConfigureAwait(false));
         _breaker = new CircuitBreaker(options.BreakerFailureThreshold, options.BreakerOpenDuration, options.BreakerMaxOpenDuration, time);
         _breaker.StateChanged += OnBreakerStateChanged;
         Endpoint = options.IsEnabled ? RedisConfigurationFactory.Describe(options) : "disabled";
@@ -222,9 +222,10 @@ internal sealed partial class RedisConnection : IAsyncDisposable
                 try
                 {
                     var config = RedisConfigurationFactory.Create(_options);
-                    var multiplexer = await _factory(config).ConfigureAwait(false);
+                    using var connectLog = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
+                    var multiplexer = await _factory(config, connectLog).ConfigureAwait(false);
                     Interlocked.Increment(ref _multiplexersCreated);
-                    Attach(multiplexer);
+                    Attach(multiplexer, connectLog.ToString());
                     return;
                 }
                 catch (Exception ex) when (!_disposed.IsCancellationRequested)
@@ -248,7 +249,7 @@ internal sealed partial class RedisConnection : IAsyncDisposable
         }
     }
 
-    private void Attach(IConnectionMultiplexer multiplexer)
+    private void Attach(IConnectionMultiplexer multiplexer, string connectLog)
     {
         if (_disposed.IsCancellationRequested)
         {
@@ -270,11 +271,10 @@ internal sealed partial class RedisConnection : IAsyncDisposable
         }
         else
         {
-            if (_lastReason == FailureReason.Unknown)
-            {
-                _lastReason = FailureReason.Refused;
-                _lastError ??= "Refused: the first connection attempt failed";
-            }
+            // The failure events of the first attempt fire before we can subscribe; the client's connect log says why.
+            var reason = FailureClassifier.ClassifyConnectLog(connectLog, _options.UseTls);
+            _lastReason = reason;
+            _lastError = $"{reason}: the first connection attempt failed";
 
             _breaker.Trip();
         }

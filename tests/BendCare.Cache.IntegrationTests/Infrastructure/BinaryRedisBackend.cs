@@ -240,6 +240,7 @@ internal sealed class BinaryRedisBackend : IRedisServerBackend
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            _process?.Dispose(); // one that exited on its own
             process.Start();
             _process = process;
         }

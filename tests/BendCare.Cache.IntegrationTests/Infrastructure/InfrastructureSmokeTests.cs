@@ -128,6 +128,21 @@ public sealed class InfrastructureSmokeTests(SharedRedisFixture fixture, ITestOu
     }
 
     [Fact]
+    public async Task Flush_all_empties_an_own_server()
+    {
+        await using var server = await RedisServer.StartAsync(new RedisServerOptions { RequireRestartable = true });
+        await using var admin = await server.ConnectAdminAsync();
+        var db = admin.GetDatabase();
+        await db.StringSetAsync("a", "1");
+        await db.StringSetAsync("b", "2");
+
+        await server.FlushAllAsync();
+
+        Assert.False(await db.KeyExistsAsync("a"));
+        Assert.False(await db.KeyExistsAsync("b"));
+    }
+
+    [Fact]
     public async Task Garnet_kind_runs_lua_outside_ci_and_is_refused_in_ci()
     {
         var options = new RedisServerOptions { Kind = RedisServerKind.Garnet };
