@@ -44,7 +44,7 @@ internal sealed partial class CacheAsideEngine
                     flight.Join();
                     return await flight.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
                 }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && flight.Task.IsCanceled)
                 {
                     // The leader's caller gave up, not us: lead a flight of our own.
                     _flights.TryRemove(new KeyValuePair<string, object>(key, flight));
@@ -79,8 +79,9 @@ internal sealed partial class CacheAsideEngine
             value = await loader(cancellationToken).ConfigureAwait(false);
             flight.SetResult(value);
         }
-        catch (OperationCanceledException ex)
+        catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
         {
+            // Our caller gave up; followers that did not will lead a load of their own.
             flight.SetCanceled(ex.CancellationToken);
             throw;
         }

@@ -15,7 +15,7 @@ internal sealed class BendCareCacheOptionsValidator : IValidateOptions<BendCareC
                 failures.Add($"{nameof(BendCareCacheOptions.Port)} (REDIS_PORT) must be between 1 and 65535; got {options.Port}.");
             }
 
-            if (options.Host!.Trim().Length != options.Host.Length || options.Host.Any(char.IsControl))
+            if (options.Host!.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
             {
                 failures.Add($"{nameof(BendCareCacheOptions.Host)} (REDIS_HOST) must not contain spaces or control characters.");
             }

@@ -28,7 +28,7 @@ internal sealed class RedisEnvironmentConfiguration : IConfigureOptions<BendCare
         string? port = read("REDIS_PORT");
         if (!string.IsNullOrWhiteSpace(port))
         {
-            options.Port = int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out int parsed)
+            options.Port = int.TryParse(port.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int parsed)
                 ? parsed
                 : throw new OptionsValidationException(
                     nameof(BendCareCacheOptions.Port),

@@ -11,7 +11,7 @@ namespace BendCare.Cache.Connection;
 /// keeps a circuit breaker, and replaces a multiplexer that stays broken. Every operation returns an
 /// <see cref="OperationResult{T}"/>: nothing here throws to a request.
 /// </summary>
-internal sealed partial class RedisConnection : IAsyncDisposable
+internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
 {
     private static readonly TimeSpan ConfigurationErrorLogInterval = TimeSpan.FromMinutes(5);
 
@@ -49,6 +49,7 @@ internal sealed partial class RedisConnection : IAsyncDisposable
         _factory = factory ?? (static async (config, log) => await ConnectionMultiplexer.ConnectAsync(config, log).ConfigureAwait(false));
         _breaker = new CircuitBreaker(options.BreakerFailureThreshold, options.BreakerOpenDuration, options.BreakerMaxOpenDuration, time);
         _breaker.StateChanged += OnBreakerStateChanged;
+        metrics.ObserveBreakerState(() => _breaker.State);
         Endpoint = options.IsEnabled ? RedisConfigurationFactory.Describe(options) : "disabled";
 
         if (!options.IsEnabled)
@@ -134,6 +135,8 @@ internal sealed partial class RedisConnection : IAsyncDisposable
     {
         if (FailureClassifier.IsDataError(exception))
         {
+            // Redis answered: it is healthy, the data at the key is not.
+            _breaker.OnSuccess();
             return OperationStatus.DataError;
         }
 
@@ -182,7 +185,6 @@ internal sealed partial class RedisConnection : IAsyncDisposable
 
     private void OnBreakerStateChanged(BreakerState previous, BreakerState current)
     {
-        _metrics.BreakerState = current;
         if (current == BreakerState.Open && previous == BreakerState.Closed)
         {
             var reason = _lastReason;
@@ -423,6 +425,9 @@ internal sealed partial class RedisConnection : IAsyncDisposable
         _metrics.Reconnect();
         StartConnect();
     }
+
+    /// <summary>Synchronous disposal for containers disposed with <c>Dispose()</c> (console apps, <c>using var provider</c>).</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     public async ValueTask DisposeAsync()
     {

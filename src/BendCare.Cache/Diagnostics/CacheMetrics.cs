@@ -22,6 +22,7 @@ internal sealed class CacheMetrics : IDisposable
     private readonly Counter<long> _reconnects;
     private readonly Histogram<double> _duration;
     private Func<int>? _pendingInvalidations;
+    private Func<BreakerState>? _breakerState;
 
     public CacheMetrics(IMeterFactory? meterFactory)
     {
@@ -35,13 +36,13 @@ internal sealed class CacheMetrics : IDisposable
         _writeBacksDropped = _meter.CreateCounter<long>("bendcare.cache.writebacks.dropped", "{write}", "Write-backs not done because an invalidation won or too many were pending.");
         _reconnects = _meter.CreateCounter<long>("bendcare.cache.reconnects", "{reconnect}", "Connections replaced after staying broken.");
         _duration = _meter.CreateHistogram<double>("bendcare.cache.operation.duration", "s", "Duration of cache reads, loader included on a miss.");
-        _meter.CreateObservableGauge("bendcare.cache.breaker.state", () => (int)BreakerState, description: "0 closed (Redis used), 1 half-open (probing), 2 open (Redis skipped).");
+        _meter.CreateObservableGauge("bendcare.cache.breaker.state", () => (int)(_breakerState?.Invoke() ?? BreakerState.Closed), description: "0 closed (Redis used), 1 half-open (probing), 2 open (Redis skipped).");
         _meter.CreateObservableGauge("bendcare.cache.invalidations.pending", () => _pendingInvalidations?.Invoke() ?? 0, "{invalidation}", "Invalidations remembered for replay while Redis is unreachable.");
     }
 
     public Meter Meter => _meter;
 
-    public BreakerState BreakerState { get; set; }
+    public void ObserveBreakerState(Func<BreakerState> state) => _breakerState = state;
 
     public void ObservePendingInvalidations(Func<int> count) => _pendingInvalidations = count;
 

@@ -130,7 +130,7 @@ internal static class Envelope
         {
             if (rented is not null)
             {
-                ArrayPool<byte>.Shared.Return(rented);
+                ArrayPool<byte>.Shared.Return(rented, clearArray: true); // it held the raw token
             }
         }
     }

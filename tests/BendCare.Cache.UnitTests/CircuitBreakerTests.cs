@@ -1,0 +1,311 @@
+using BendCare.Cache.Connection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace BendCare.Cache.UnitTests;
+
+public class CircuitBreakerTests
+{
+    private const int Threshold = 3;
+    private static readonly TimeSpan OpenDuration = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MaxOpenDuration = TimeSpan.FromSeconds(5);
+
+    private readonly FakeTimeProvider _time = new();
+    private readonly CircuitBreaker _breaker;
+    private readonly List<(BreakerState From, BreakerState To)> _changes = [];
+
+    public CircuitBreakerTests()
+    {
+        _breaker = new CircuitBreaker(Threshold, OpenDuration, MaxOpenDuration, _time);
+        _breaker.StateChanged += (from, to) => _changes.Add((from, to));
+    }
+
+    [Fact]
+    public void New_breaker_is_closed_and_allows_requests()
+    {
+        Assert.Equal(BreakerState.Closed, _breaker.State);
+        Assert.True(_breaker.AllowRequest());
+        Assert.Equal(0, _breaker.OpenedAt);
+    }
+
+    [Fact]
+    public void Breaker_stays_closed_below_the_failure_threshold()
+    {
+        Fail(Threshold - 1);
+
+        Assert.Equal(BreakerState.Closed, _breaker.State);
+        Assert.True(_breaker.AllowRequest());
+        Assert.Empty(_changes);
+    }
+
+    [Fact]
+    public void Breaker_opens_at_the_failure_threshold_and_raises_StateChanged_once()
+    {
+        Fail(Threshold);
+
+        Assert.Equal(BreakerState.Open, _breaker.State);
+        Assert.Equal([(BreakerState.Closed, BreakerState.Open)], _changes);
+        Assert.Equal(_time.GetTimestamp(), _breaker.OpenedAt);
+    }
+
+    [Fact]
+    public void Further_failures_while_open_raise_no_more_StateChanged()
+    {
+        Fail(Threshold + 5);
+
+        Assert.Equal(BreakerState.Open, _breaker.State);
+        Assert.Single(_changes);
+    }
+
+    [Fact]
+    public void Open_breaker_refuses_requests_until_the_open_period_is_over()
+    {
+        Fail(Threshold);
+
+        Assert.False(_breaker.AllowRequest());
+        _time.Advance(OpenDuration - TimeSpan.FromTicks(1));
+        Assert.False(_breaker.AllowRequest());
+        Assert.Equal(BreakerState.Open, _breaker.State);
+    }
+
+    [Fact]
+    public void Open_breaker_allows_exactly_one_probe_after_the_open_period()
+    {
+        Fail(Threshold);
+        _time.Advance(OpenDuration);
+
+        Assert.True(_breaker.AllowRequest());
+        Assert.Equal(BreakerState.HalfOpen, _breaker.State);
+        for (int i = 0; i < 100; i++)
+        {
+            Assert.False(_breaker.AllowRequest());
+        }
+    }
+
+    [Fact]
+    public void Open_breaker_allows_exactly_one_probe_among_concurrent_callers()
+    {
+        Fail(Threshold);
+        _time.Advance(OpenDuration);
+        int allowed = 0;
+
+        Parallel.For(0, 1_000, _ =>
+        {
+            if (_breaker.AllowRequest())
+            {
+                Interlocked.Increment(ref allowed);
+            }
+        });
+
+        Assert.Equal(1, allowed);
+    }
+
+    [Fact]
+    public void Half_open_breaker_keeps_refusing_requests_however_long_the_probe_takes()
+    {
+        Fail(Threshold);
+        _time.Advance(OpenDuration);
+        Assert.True(_breaker.AllowRequest());
+
+        _time.Advance(TimeSpan.FromMinutes(10));
+
+        Assert.False(_breaker.AllowRequest());
+    }
+
+    [Fact]
+    public void Successful_probe_closes_the_breaker()
+    {
+        Fail(Threshold);
+        _time.Advance(OpenDuration);
+        Assert.True(_breaker.AllowRequest());
+
+        _breaker.OnSuccess();
+
+        Assert.Equal(BreakerState.Closed, _breaker.State);
+        Assert.True(_breaker.AllowRequest());
+        Assert.Equal(0, _breaker.OpenedAt);
+        Assert.Equal([(BreakerState.Closed, BreakerState.Open), (BreakerState.HalfOpen, BreakerState.Closed)], _changes);
+    }
+
+    [Fact]
+    public void Failed_probe_reopens_the_breaker_for_twice_the_period()
+    {
+        Fail(Threshold);
+        _time.Advance(OpenDuration);
+        Assert.True(_breaker.AllowRequest());
+
+        _breaker.OnFailure();
+
+        Assert.Equal(BreakerState.Open, _breaker.State);
+        _time.Advance(2 * OpenDuration - TimeSpan.FromTicks(1));
+        Assert.False(_breaker.AllowRequest());
+        _time.Advance(TimeSpan.FromTicks(1));
+        Assert.True(_breaker.AllowRequest());
+    }
+
+    [Fact]
+    public void Failed_probes_double_the_open_period_up_to_the_maximum()
+    {
+        Fail(Threshold);
+
+        // 1s, then 2s, 4s, 5s (capped), 5s.
+        TimeSpan[] expected = [OpenDuration, 2 * OpenDuration, 4 * OpenDuration, MaxOpenDuration, MaxOpenDuration];
+        foreach (var period in expected)
+        {
+            AssertOpenFor(period);
+            Assert.True(_breaker.AllowRequest());
+            _breaker.OnFailure();
+        }
+    }
+
+    [Fact]
+    public void Failed_probe_keeps_the_time_the_outage_began()
+    {
+        Fail(Threshold);
+        long openedAt = _breaker.OpenedAt;
+        _time.Advance(OpenDuration);
+        Assert.True(_breaker.AllowRequest());
+
+        _breaker.OnFailure();
+
+        Assert.Equal(openedAt, _breaker.OpenedAt);
+    }
+
+    [Fact]
+    public void Failed_probe_raises_no_StateChanged_the_breaker_never_closed()
+    {
+        Fail(Threshold);
+        _time.Advance(OpenDuration);
+        Assert.True(_breaker.AllowRequest());
+
+        _breaker.OnFailure();
+
+        Assert.Single(_changes);
+    }
+
+    [Fact]
+    public void Closing_resets_the_open_period_to_the_base_duration()
+    {
+        Fail(Threshold);
+        _time.Advance(OpenDuration);
+        Assert.True(_breaker.AllowRequest());
+        _breaker.OnFailure();
+        _time.Advance(2 * OpenDuration);
+        Assert.True(_breaker.AllowRequest());
+        _breaker.OnSuccess();
+
+        Fail(Threshold);
+
+        AssertOpenFor(OpenDuration);
+    }
+
+    [Fact]
+    public void Trip_opens_a_closed_breaker_immediately()
+    {
+        _breaker.Trip();
+
+        Assert.Equal(BreakerState.Open, _breaker.State);
+        Assert.False(_breaker.AllowRequest());
+        Assert.Equal([(BreakerState.Closed, BreakerState.Open)], _changes);
+        AssertOpenFor(OpenDuration);
+    }
+
+    [Fact]
+    public void Trip_on_an_open_breaker_changes_nothing()
+    {
+        Fail(Threshold);
+        _time.Advance(TimeSpan.FromMilliseconds(500));
+
+        _breaker.Trip();
+
+        Assert.Single(_changes);
+        _time.Advance(TimeSpan.FromMilliseconds(500));
+        Assert.True(_breaker.AllowRequest());
+    }
+
+    [Fact]
+    public void Trip_on_a_half_open_breaker_leaves_the_probe_in_charge()
+    {
+        Fail(Threshold);
+        _time.Advance(OpenDuration);
+        Assert.True(_breaker.AllowRequest());
+
+        _breaker.Trip();
+
+        Assert.Equal(BreakerState.HalfOpen, _breaker.State);
+        _breaker.OnSuccess();
+        Assert.Equal(BreakerState.Closed, _breaker.State);
+    }
+
+    [Fact]
+    public void AllowProbeNow_lets_the_next_request_probe_immediately()
+    {
+        Fail(Threshold);
+        Assert.False(_breaker.AllowRequest());
+
+        _breaker.AllowProbeNow();
+
+        Assert.True(_breaker.AllowRequest());
+        Assert.Equal(BreakerState.HalfOpen, _breaker.State);
+        Assert.False(_breaker.AllowRequest());
+    }
+
+    [Fact]
+    public void AllowProbeNow_on_a_closed_breaker_changes_nothing()
+    {
+        _breaker.AllowProbeNow();
+
+        Assert.Equal(BreakerState.Closed, _breaker.State);
+        Fail(Threshold);
+        Assert.False(_breaker.AllowRequest());
+    }
+
+    [Fact]
+    public void Success_resets_the_consecutive_failure_count()
+    {
+        Fail(Threshold - 1);
+        _breaker.OnSuccess();
+        Fail(Threshold - 1);
+
+        Assert.Equal(BreakerState.Closed, _breaker.State);
+        Assert.Empty(_changes);
+
+        _breaker.OnFailure();
+        Assert.Equal(BreakerState.Open, _breaker.State);
+    }
+
+    [Fact]
+    public void Success_while_closed_raises_no_StateChanged()
+    {
+        _breaker.OnSuccess();
+        _breaker.OnSuccess();
+
+        Assert.Empty(_changes);
+    }
+
+    [Fact]
+    public void Threshold_of_one_opens_on_the_first_failure()
+    {
+        var breaker = new CircuitBreaker(1, OpenDuration, MaxOpenDuration, _time);
+
+        breaker.OnFailure();
+
+        Assert.Equal(BreakerState.Open, breaker.State);
+    }
+
+    private void Fail(int times)
+    {
+        for (int i = 0; i < times; i++)
+        {
+            _breaker.OnFailure();
+        }
+    }
+
+    /// <summary>Asserts the breaker refuses requests until exactly <paramref name="period"/> has passed (without taking the probe).</summary>
+    private void AssertOpenFor(TimeSpan period)
+    {
+        Assert.Equal(BreakerState.Open, _breaker.State);
+        _time.Advance(period - TimeSpan.FromTicks(1));
+        Assert.False(_breaker.AllowRequest());
+        _time.Advance(TimeSpan.FromTicks(1));
+    }
+}

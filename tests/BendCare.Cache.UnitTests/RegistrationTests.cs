@@ -1,0 +1,103 @@
+using BendCare.Cache.CacheAside;
+using BendCare.Cache.Configuration;
+using BendCare.Cache.Connection;
+using BendCare.Cache.UnitTests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace BendCare.Cache.UnitTests;
+
+public class RegistrationTests
+{
+    private static ServiceCollection RegisteredTwice()
+    {
+        var services = TestServices.Services(TestServices.Configuration());
+        services.AddBendCareRedisCache();
+        return services;
+    }
+
+    [Theory]
+    [InlineData(typeof(RedisRbacCache))]
+    [InlineData(typeof(IRbacCache))]
+    [InlineData(typeof(RedisConnection))]
+    [InlineData(typeof(CacheAsideEngine))]
+    [InlineData(typeof(IValidateOptions<BendCareCacheOptions>))]
+    public void Registering_twice_leaves_exactly_one_descriptor(Type serviceType) =>
+        Assert.Single(RegisteredTwice(), d => d.ServiceType == serviceType);
+
+    [Fact]
+    public void Registering_twice_binds_the_REDIS_variables_once()
+    {
+        var services = RegisteredTwice();
+
+        Assert.Single(services, d => d.ServiceType == typeof(IConfigureOptions<BendCareCacheOptions>));
+    }
+
+    [Fact]
+    public void Registrations_are_singletons()
+    {
+        var services = RegisteredTwice();
+
+        Assert.Equal(ServiceLifetime.Singleton, services.Single(d => d.ServiceType == typeof(IRbacCache)).Lifetime);
+        Assert.Equal(ServiceLifetime.Singleton, services.Single(d => d.ServiceType == typeof(RedisRbacCache)).Lifetime);
+        Assert.Equal(ServiceLifetime.Singleton, services.Single(d => d.ServiceType == typeof(RedisConnection)).Lifetime);
+    }
+
+    [Fact]
+    public async Task Resolving_IRbacCache_twice_gives_the_same_instance()
+    {
+        await using var provider = RegisteredTwice().BuildServiceProvider();
+
+        var first = provider.GetRequiredService<IRbacCache>();
+        var second = provider.GetRequiredService<IRbacCache>();
+
+        Assert.Same(first, second);
+        Assert.Same(first, provider.GetRequiredService<RedisRbacCache>());
+        Assert.IsType<RedisRbacCache>(first);
+    }
+
+    [Fact]
+    public async Task Disabled_cache_shares_one_disabled_connection()
+    {
+        await using var provider = RegisteredTwice().BuildServiceProvider();
+
+        var cache = provider.GetRequiredService<RedisRbacCache>();
+        var connection = provider.GetRequiredService<RedisConnection>();
+
+        Assert.Same(connection, cache.Engine.Connection);
+        Assert.False(connection.IsEnabled);
+        Assert.False(connection.IsUsable);
+        Assert.Equal("disabled", connection.Endpoint);
+        Assert.Equal(0, connection.MultiplexersCreated);
+    }
+
+    [Fact]
+    public async Task Each_overload_registers_one_cache()
+    {
+        var services = new ServiceCollection();
+        var configuration = TestServices.Configuration();
+        services.AddSingleton(configuration);
+        services.AddBendCareRedisCache();
+        services.AddBendCareRedisCache(o => o.KeyPrefix = "a:");
+        services.AddBendCareRedisCache(configuration.GetSection("BendCareCache"));
+
+        Assert.Single(services, d => d.ServiceType == typeof(IRbacCache));
+        Assert.Single(services, d => d.ServiceType == typeof(RedisConnection));
+        await using var provider = services.BuildServiceProvider();
+        Assert.Equal("a:", provider.GetRequiredService<IOptions<BendCareCacheOptions>>().Value.KeyPrefix);
+    }
+
+    [Fact]
+    public void Registering_on_a_null_collection_throws() =>
+        Assert.Throws<ArgumentNullException>(() => ((IServiceCollection)null!).AddBendCareRedisCache());
+
+    [Fact]
+    public void Registration_reads_the_REDIS_variables_through_the_registered_configuration()
+    {
+        var services = RegisteredTwice();
+
+        var descriptor = services.Single(d => d.ServiceType == typeof(IConfigureOptions<BendCareCacheOptions>));
+        Assert.NotNull(descriptor.ImplementationFactory);
+        Assert.Equal(typeof(RedisEnvironmentConfiguration), descriptor.ImplementationFactory!.GetType().GenericTypeArguments[1]);
+    }
+}
