@@ -14,13 +14,16 @@ namespace BendCare.Cache.IntegrationTests.Outage;
 public sealed class FaultInjectionTests(SharedRedisFixture redis)
 {
     private const int Callers = 32;
+
+    /// <summary>These tests document the library's default behaviour, so they run with its default timeout.</summary>
+    private static readonly Action<BendCareCacheOptions> LibraryDefaults = o => o.OperationTimeout = new BendCareCacheOptions().OperationTimeout;
     private static readonly TimeSpan FaultDuration = TimeSpan.FromSeconds(2);
 
     [Fact]
     public async Task Refused_from_the_start_then_the_server_appears_and_hits_start_without_a_restart()
     {
         await using var proxy = new TcpFaultProxy(redis.Server.Host, redis.Server.Port);
-        await using var host = await CacheHost.StartAsync("127.0.0.1", proxy.Port, SharedRedisFixture.NewKeyPrefix(), waitForConnection: false);
+        await using var host = await CacheHost.StartAsync("127.0.0.1", proxy.Port, SharedRedisFixture.NewKeyPrefix(), LibraryDefaults, waitForConnection: false);
 
         await HammerAsync(host);
         proxy.Start();
@@ -34,7 +37,11 @@ public sealed class FaultInjectionTests(SharedRedisFixture redis)
         await using var proxy = new TcpFaultProxy(redis.Server.Host, redis.Server.Port);
         proxy.Blackhole();
         proxy.Start();
-        await using var host = await CacheHost.StartAsync("127.0.0.1", proxy.Port, SharedRedisFixture.NewKeyPrefix(), o => o.ConnectTimeout = TimeSpan.FromSeconds(1), waitForConnection: false);
+        await using var host = await CacheHost.StartAsync("127.0.0.1", proxy.Port, SharedRedisFixture.NewKeyPrefix(), o =>
+            {
+                LibraryDefaults(o);
+                o.ConnectTimeout = TimeSpan.FromSeconds(1);
+            }, waitForConnection: false);
 
         await HammerAsync(host);
         proxy.Pass();
@@ -48,7 +55,7 @@ public sealed class FaultInjectionTests(SharedRedisFixture redis)
     {
         await using var proxy = new TcpFaultProxy(redis.Server.Host, redis.Server.Port);
         proxy.Start();
-        await using var host = await CacheHost.StartAsync("127.0.0.1", proxy.Port, SharedRedisFixture.NewKeyPrefix());
+        await using var host = await CacheHost.StartAsync("127.0.0.1", proxy.Port, SharedRedisFixture.NewKeyPrefix(), LibraryDefaults);
 
         proxy.Blackhole();
         await HammerAsync(host);
@@ -64,7 +71,7 @@ public sealed class FaultInjectionTests(SharedRedisFixture redis)
     {
         await using var proxy = new TcpFaultProxy(redis.Server.Host, redis.Server.Port);
         proxy.Start();
-        await using var host = await CacheHost.StartAsync("127.0.0.1", proxy.Port, SharedRedisFixture.NewKeyPrefix());
+        await using var host = await CacheHost.StartAsync("127.0.0.1", proxy.Port, SharedRedisFixture.NewKeyPrefix(), LibraryDefaults);
 
         proxy.Delay(TimeSpan.FromMilliseconds(400));
         await HammerAsync(host);
@@ -78,7 +85,7 @@ public sealed class FaultInjectionTests(SharedRedisFixture redis)
     {
         await using var proxy = new TcpFaultProxy(redis.Server.Host, redis.Server.Port);
         proxy.Start();
-        await using var host = await CacheHost.StartAsync("127.0.0.1", proxy.Port, SharedRedisFixture.NewKeyPrefix());
+        await using var host = await CacheHost.StartAsync("127.0.0.1", proxy.Port, SharedRedisFixture.NewKeyPrefix(), LibraryDefaults);
 
         proxy.Reset();
         var hammer = HammerAsync(host);
@@ -93,7 +100,7 @@ public sealed class FaultInjectionTests(SharedRedisFixture redis)
     public async Task Server_process_killed_and_restarted()
     {
         await using var server = await RedisServer.StartAsync(new RedisServerOptions { RequireRestartable = true });
-        await using var host = await CacheHost.StartAsync(server.Host, server.Port, SharedRedisFixture.NewKeyPrefix());
+        await using var host = await CacheHost.StartAsync(server.Host, server.Port, SharedRedisFixture.NewKeyPrefix(), LibraryDefaults);
 
         await server.KillAsync();
         await HammerAsync(host);
@@ -106,7 +113,11 @@ public sealed class FaultInjectionTests(SharedRedisFixture redis)
     public async Task Wrong_password_logs_one_error_and_recovers_when_the_password_matches()
     {
         await using var server = await RedisServer.StartAsync(new RedisServerOptions { ExtraArgs = ["--requirepass", "right-password"] });
-        await using var host = await CacheHost.StartAsync(server.Host, server.Port, SharedRedisFixture.NewKeyPrefix(), o => o.Password = "wrong-password", waitForConnection: false);
+        await using var host = await CacheHost.StartAsync(server.Host, server.Port, SharedRedisFixture.NewKeyPrefix(), o =>
+            {
+                LibraryDefaults(o);
+                o.Password = "wrong-password";
+            }, waitForConnection: false);
 
         await HammerAsync(host);
         await WaitForLogAsync(host, 2005);
@@ -130,6 +141,7 @@ public sealed class FaultInjectionTests(SharedRedisFixture redis)
             SharedRedisFixture.NewKeyPrefix(),
             o =>
             {
+                LibraryDefaults(o);
                 o.UseTls = true;
                 o.ConnectTimeout = TimeSpan.FromSeconds(1);
             },
@@ -150,7 +162,11 @@ public sealed class FaultInjectionTests(SharedRedisFixture redis)
     {
         await using var proxy = new TcpFaultProxy(redis.Server.Host, redis.Server.Port);
         proxy.Start();
-        await using var host = await CacheHost.StartAsync("127.0.0.1", proxy.Port, SharedRedisFixture.NewKeyPrefix(), o => o.Password = "hunter2-secret");
+        await using var host = await CacheHost.StartAsync("127.0.0.1", proxy.Port, SharedRedisFixture.NewKeyPrefix(), o =>
+            {
+                LibraryDefaults(o);
+                o.Password = "hunter2-secret";
+            });
         var check = (Microsoft.Extensions.Diagnostics.HealthChecks.IHealthCheck)host.Services.GetService(typeof(BendCare.Cache.Diagnostics.RedisCacheHealthCheck))!;
         var context = new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext();
 

@@ -50,6 +50,10 @@ public sealed class CacheHost : IAsyncDisposable
             o.Host = host;
             o.Port = port;
             o.KeyPrefix = keyPrefix;
+
+            // Tests run in parallel on small machines: a generous timeout keeps a busy moment from turning a hit into
+            // a miss. Tests about timeouts and outages set the library's default back (see FaultInjectionTests).
+            o.OperationTimeout = TimeSpan.FromSeconds(1);
             configure?.Invoke(o);
         });
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
