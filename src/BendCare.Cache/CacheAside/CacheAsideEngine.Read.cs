@@ -4,6 +4,7 @@ using System.Text.Json;
 using BendCare.Cache.Connection;
 using BendCare.Cache.Diagnostics;
 using BendCare.Cache.Serialization;
+using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
 namespace BendCare.Cache.CacheAside;
@@ -43,7 +44,12 @@ internal sealed partial class CacheAsideEngine
                 {
                     _metrics.Hit(entry.Tag);
                     _metrics.Duration(entry.Tag, _time.GetElapsedTime(started));
-                    entry.HitLog(_logger, entry.LogId(id));
+                    if (_logger.IsEnabled(LogLevel.Debug))
+                    {
+                        // Shortening a token id allocates: only when the line is written.
+                        entry.HitLog(_logger, entry.LogId(id));
+                    }
+
                     return value;
                 }
             }
@@ -54,7 +60,11 @@ internal sealed partial class CacheAsideEngine
         }
 
         _metrics.Miss(entry.Tag);
-        entry.MissLog(_logger, entry.LogId(id));
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            entry.MissLog(_logger, entry.LogId(id));
+        }
+
         try
         {
             return await LoadAsync(entry, key, id, observed, fingerprint, loader, started, cancellationToken).ConfigureAwait(false);
