@@ -1,6 +1,7 @@
 // BendCare.Cache quick start: dotnet run --project samples/BendCare.Cache.QuickStart
 // With REDIS_HOST set it uses that server (REDIS_PORT, REDIS_USERNAME, REDIS_PASSWORD, REDIS_TLS as in production);
 // without it, it starts an embedded Garnet server in this process. Exit code 0 when everything behaved as shown.
+// `-- check` instead tests the configured connection (the seed's test-redis-connection): exit code 0 or 1.
 using BendCare.Cache;
 using BendCare.Cache.QuickStart;
 using Microsoft.Extensions.Configuration;
@@ -13,8 +14,7 @@ if (args.Length > 0)
 {
     if (args[0] == "check")
     {
-        Console.WriteLine("connection check: not yet implemented");
-        return 2;
+        return await ConnectionCheckCommand.RunAsync();
     }
 
     Console.Error.WriteLine($"FAILED: unknown argument '{args[0]}' (run with no argument for the demo, or 'check')");

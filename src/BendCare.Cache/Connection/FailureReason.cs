@@ -25,6 +25,15 @@ internal static class FailureClassifier
 
     public static FailureReason Classify(Exception exception)
     {
+        // The client wraps a rejected certificate in an authentication failure: TLS is the real cause.
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is AuthenticationException)
+            {
+                return FailureReason.Tls;
+            }
+        }
+
         for (var e = exception; e is not null; e = e.InnerException)
         {
             switch (e)
@@ -83,7 +92,8 @@ internal static class FailureClassifier
             return FailureReason.Auth;
         }
 
-        if (Contains(log, "No such host") || Contains(log, "Name or service not known") || Contains(log, "nodename nor servname"))
+        if (Contains(log, "No such host") || Contains(log, "Name or service not known") || Contains(log, "nodename nor servname")
+            || Contains(log, "Temporary failure in name resolution"))
         {
             return FailureReason.Dns;
         }
@@ -93,14 +103,28 @@ internal static class FailureClassifier
             return FailureReason.Refused;
         }
 
-        // With TLS on, a connect that was neither refused nor rejected at AUTH is almost always a handshake that failed
-        // or never completed: a plain server, a wrong CA, a wrong host name.
-        if (tls || Contains(log, "certificate") || Contains(log, "AuthenticationException"))
+        if (Contains(log, "certificate") || Contains(log, "AuthenticationException"))
         {
             return FailureReason.Tls;
         }
 
-        return Contains(log, "timed out") ? FailureReason.Timeout : FailureReason.Refused;
+        // With TLS on, no answer is most often a handshake the server never completes: a plain server on that port.
+        // (A TLS endpoint behind a firewall that drops packets looks the same from here.)
+        if (tls)
+        {
+            return FailureReason.Tls;
+        }
+
+        // Accepted but never answered (a blackhole, a security group dropping packets after the handshake).
+        if (Contains(log, "Did not respond") || Contains(log, "timed out"))
+        {
+            return FailureReason.Timeout;
+        }
+
+        // With TLS on, a connect that was neither refused nor rejected at AUTH is almost always a handshake that failed
+        // or never completed: a plain server, a wrong CA, a wrong host name.
+        // The client writes its failure lines asynchronously, so the log may name no cause at all; then say so.
+        return FailureReason.Unknown;
     }
 
     private static bool Contains(string text, string value) => text.Contains(value, StringComparison.OrdinalIgnoreCase);
