@@ -70,8 +70,11 @@ public sealed class BendCareCacheOptions
     /// <summary>How long the breaker stays open before one probe may test Redis again; doubles on each failed probe up to <see cref="BreakerMaxOpenDuration"/>. A restored connection ends it at once. Default 1 second.</summary>
     public TimeSpan BreakerOpenDuration { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>The longest the breaker stays open between probes. Default 30 seconds.</summary>
-    public TimeSpan BreakerMaxOpenDuration { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// The longest the breaker stays open between probes. Default 5 seconds: a probe costs one request at most
+    /// <see cref="OperationTimeout"/>, a long pause costs every request the cache after Redis is back.
+    /// </summary>
+    public TimeSpan BreakerMaxOpenDuration { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// How long the breaker may stay open while the client still claims to be connected (or stay disconnected)

@@ -33,8 +33,8 @@ internal sealed partial class CacheAsideEngine
         string key = entry.Key(id);
         var observed = ObservedState.Unknown;
 
-        // While an invalidation waits for replay, Redis may still hold what it was meant to kill: don't read it.
-        if (_pending.IsEmpty)
+        // While an invalidation of this key waits for replay, Redis may still hold what it was meant to kill: don't read it.
+        if (!_pending.Blocks(key, entry.Groups is not null))
         {
             var read = await _connection.ExecuteAsync(static (db, k) => db.StringGetLeaseAsync(k), (RedisKey)key, entry.Name).ConfigureAwait(false);
             if (read.IsOk)

@@ -28,7 +28,7 @@ internal sealed partial class CacheAsideEngine
     {
         try
         {
-            if (!_pending.IsEmpty)
+            if (_pending.Blocks(key, entry.Groups is not null))
             {
                 DropWriteBack(entry, id, "invalidations are waiting for replay");
                 return;

@@ -25,6 +25,9 @@ internal abstract class PendingWrite
 
     public string LogId { get; }
 
+    /// <summary>Whether this write concerns every value of a grouped type (a role invalidation), not just <see cref="Key"/>.</summary>
+    public virtual bool IsGroupWide => false;
+
     /// <summary>Applies the write; <see langword="false"/> when Redis could not be reached.</summary>
     public abstract ValueTask<bool> ApplyAsync(RedisConnection connection, TimeProvider time);
 }
@@ -68,6 +71,8 @@ internal sealed class ValueWrite(string key, byte[] value, DateTimeOffset expire
 internal sealed class GroupInvalidation<T>(CacheEntry<T> entry, GroupIndex<T> groups, string groupId, string logId)
     : PendingWrite(groups.SetKey(groupId), entry.Name, logId)
 {
+    public override bool IsGroupWide => true;
+
     public override async ValueTask<bool> ApplyAsync(RedisConnection connection, TimeProvider time)
     {
         var bumped = await connection.ExecuteAsync(

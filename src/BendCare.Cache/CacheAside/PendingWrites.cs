@@ -6,9 +6,11 @@ using Microsoft.Extensions.Logging;
 namespace BendCare.Cache.CacheAside;
 
 /// <summary>
-/// Invalidations and blacklistings that could not reach Redis, per key, last one wins, bounded. While any is
-/// remembered this instance does not read from Redis (it could read an entry the write was meant to kill); the
-/// connection's background work replays them as soon as Redis answers again.
+/// Invalidations and blacklistings that could not reach Redis, per key, last one wins, bounded. While one is
+/// remembered for a key this instance does not read that key from Redis (it could read the entry the write was meant
+/// to kill), nor any value of a grouped type while a group invalidation is remembered; other keys are unaffected, so
+/// one unreachable cluster shard does not switch the whole cache off. The connection's background work replays them
+/// as soon as Redis answers again.
 /// </summary>
 internal sealed class PendingWrites
 {
@@ -16,7 +18,9 @@ internal sealed class PendingWrites
     private readonly int _limit;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private const int ReplayBatch = 64;
     private int _count;
+    private int _groupWide;
 
     public PendingWrites(int limit, ILogger logger, TimeProvider time)
     {
@@ -30,31 +34,30 @@ internal sealed class PendingWrites
 
     public int Count => Volatile.Read(ref _count);
 
+    /// <summary>Whether a read or write-back of <paramref name="key"/> must not use Redis yet. One volatile read when nothing is pending.</summary>
+    public bool Blocks(string key, bool grouped) =>
+        !IsEmpty && ((grouped && Volatile.Read(ref _groupWide) > 0) || _writes.ContainsKey(key));
+
     public void Remember(PendingWrite write)
     {
-        bool added = false;
-        _writes.AddOrUpdate(
-            write.Key,
-            (_, w) =>
-            {
-                added = true;
-                return w;
-            },
-            static (_, _, w) => w,
-            write);
-        if (!added)
+        while (!_writes.TryAdd(write.Key, write))
         {
-            return;
+            // Last one wins: replace what is there (the count does not change).
+            if (_writes.TryGetValue(write.Key, out var existing) && _writes.TryUpdate(write.Key, write, existing))
+            {
+                return;
+            }
+        }
+
+        if (write.IsGroupWide)
+        {
+            Interlocked.Increment(ref _groupWide);
         }
 
         if (Interlocked.Increment(ref _count) > _limit)
         {
             // Refuse rather than evict: an evicted invalidation would be lost silently.
-            if (_writes.TryRemove(new KeyValuePair<string, PendingWrite>(write.Key, write)))
-            {
-                Interlocked.Decrement(ref _count);
-            }
-
+            Forget(new KeyValuePair<string, PendingWrite>(write.Key, write));
             Log.PendingInvalidationsFull(_logger, _limit);
             return;
         }
@@ -62,7 +65,10 @@ internal sealed class PendingWrites
         Log.InvalidationDeferred(_logger, write.CacheType, write.LogId);
     }
 
-    /// <summary>Replays what is remembered; stops at the first write Redis does not take and tries again next time.</summary>
+    /// <summary>
+    /// Replays what is remembered, a batch at a time (the writes of a batch are pipelined). A write Redis does not
+    /// take stays remembered for the next round; the others go on, so one unreachable shard holds back only its keys.
+    /// </summary>
     public async Task ReplayAsync(RedisConnection connection, CancellationToken cancellationToken)
     {
         if (IsEmpty)
@@ -71,19 +77,29 @@ internal sealed class PendingWrites
         }
 
         int replayed = 0;
-        foreach (var pair in _writes)
+        var batch = new List<KeyValuePair<string, PendingWrite>>(ReplayBatch);
+        var applied = new List<Task<bool>>(ReplayBatch);
+        using var pending = _writes.GetEnumerator();
+        bool more = true;
+        while (more)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (!await pair.Value.ApplyAsync(connection, _time).ConfigureAwait(false))
+            batch.Clear();
+            applied.Clear();
+            while (batch.Count < ReplayBatch && (more = pending.MoveNext()))
             {
-                break;
+                batch.Add(pending.Current);
+                applied.Add(pending.Current.Value.ApplyAsync(connection, _time).AsTask());
             }
 
-            // Only forget the exact write replayed: a newer one for the same key stays.
-            if (_writes.TryRemove(pair))
+            cancellationToken.ThrowIfCancellationRequested();
+            var results = await Task.WhenAll(applied).ConfigureAwait(false);
+            for (int i = 0; i < batch.Count; i++)
             {
-                Interlocked.Decrement(ref _count);
-                replayed++;
+                // Only forget the exact write replayed: a newer one for the same key stays.
+                if (results[i] && Forget(batch[i]))
+                {
+                    replayed++;
+                }
             }
         }
 
@@ -91,5 +107,21 @@ internal sealed class PendingWrites
         {
             Log.InvalidationsReplayed(_logger, replayed);
         }
+    }
+
+    private bool Forget(KeyValuePair<string, PendingWrite> write)
+    {
+        if (!_writes.TryRemove(write))
+        {
+            return false;
+        }
+
+        if (write.Value.IsGroupWide)
+        {
+            Interlocked.Decrement(ref _groupWide);
+        }
+
+        Interlocked.Decrement(ref _count);
+        return true;
     }
 }

@@ -261,6 +261,8 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
 
         multiplexer.ConnectionFailed += OnConnectionFailed;
         multiplexer.ConnectionRestored += OnConnectionRestored;
+        multiplexer.ConfigurationChanged += OnTopologyChanged;
+        multiplexer.HashSlotMoved += OnTopologyChanged;
         var previous = _multiplexer;
         _multiplexer = multiplexer;
         _database = multiplexer.GetDatabase();
@@ -289,8 +291,7 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
 
     private async Task RetireAsync(IConnectionMultiplexer old)
     {
-        old.ConnectionFailed -= OnConnectionFailed;
-        old.ConnectionRestored -= OnConnectionRestored;
+        Detach(old);
         try
         {
             // Callers that picked the old database just before the swap finish (or time out) first.
@@ -306,6 +307,20 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
             old.Dispose();
         }
     }
+
+    private void Detach(IConnectionMultiplexer multiplexer)
+    {
+        multiplexer.ConnectionFailed -= OnConnectionFailed;
+        multiplexer.ConnectionRestored -= OnConnectionRestored;
+        multiplexer.ConfigurationChanged -= OnTopologyChanged;
+        multiplexer.HashSlotMoved -= OnTopologyChanged;
+    }
+
+    /// <summary>
+    /// A replica was promoted or slots moved (a cluster failover): the dead node stays dead, so no "restored" event
+    /// comes. Probe now rather than wait out a back-off that began before the promotion.
+    /// </summary>
+    private void OnTopologyChanged(object? sender, EventArgs e) => _breaker.AllowProbeNow();
 
     private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
     {
@@ -443,8 +458,7 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
         _multiplexer = null;
         if (multiplexer is not null)
         {
-            multiplexer.ConnectionFailed -= OnConnectionFailed;
-            multiplexer.ConnectionRestored -= OnConnectionRestored;
+            Detach(multiplexer);
             await multiplexer.CloseAsync(allowCommandsToComplete: false).ConfigureAwait(false);
             multiplexer.Dispose();
         }
