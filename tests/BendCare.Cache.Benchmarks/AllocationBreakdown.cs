@@ -11,10 +11,10 @@ using StackExchange.Redis;
 namespace BendCare.Cache.Benchmarks;
 
 /// <summary>
-/// <c>--alloc</c>: where a hit allocates. Runs each step of the hit path (and the whole paths) many times in a quiet
-/// process and prints bytes per call (<see cref="GC.GetTotalAllocatedBytes(bool)"/>, every thread, so the
-/// multiplexer's reader thread counts too), then samples the allocated types of the two full hit paths with the
-/// runtime's GC AllocationTick events (one sample per ~100 KB).
+/// <c>--alloc</c>: where the paths allocate. Runs each step of the hit path, and the four whole paths, many times
+/// sequentially and prints bytes per call (<see cref="GC.GetTotalAllocatedBytes(bool)"/>: every thread, so the
+/// multiplexer's reader thread and the library's background write-backs count too), then samples the allocated types
+/// of the four whole paths with the runtime's GC AllocationTick events (one sample per ~100 KB allocated).
 /// </summary>
 internal static class AllocationBreakdown
 {
@@ -30,7 +30,6 @@ internal static class AllocationBreakdown
         RedisKey libraryKey = "user_context:" + BenchmarkFixture.HitUserId;
         byte[] stored = (byte[])(await db.StringGetAsync(libraryKey))!;
         byte[] baselineJson = (byte[])(await db.StringGetAsync(fixture.BaselineHitKey))!;
-        var incomplete = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
 
         Console.WriteLine($"Redis {fixture.Server.Host}:{fixture.Server.Port} (owned: {fixture.Server.IsOwned}); stored entry {stored.Length} B (library, envelope) / {baselineJson.Length} B (baseline, plain JSON)");
         Console.WriteLine($"{Calls:N0} sequential calls per row, after {Warmup:N0} warm-up calls.");
@@ -75,24 +74,39 @@ internal static class AllocationBreakdown
 
         Console.WriteLine();
         Console.WriteLine("Sampled allocated types (GC AllocationTick, ~1 sample per 100 KB; share of samples):");
-        foreach (var (name, op) in new (string, Func<ValueTask>)[]
+        foreach (var (name, op, calls) in new (string, Func<ValueTask>, int)[]
         {
-            ("baseline hit", async () => _ = await fixture.BaselineHitAsync().ConfigureAwait(false)),
-            ("library hit", async () => _ = await fixture.LibraryHitAsync().ConfigureAwait(false)),
+            ("baseline hit", async () => _ = await fixture.BaselineHitAsync().ConfigureAwait(false), 200_000),
+            ("library hit", async () => _ = await fixture.LibraryHitAsync().ConfigureAwait(false), 200_000),
+            ("baseline miss", async () => _ = await fixture.BaselineMissAsync().ConfigureAwait(false), 100_000),
+            ("library miss, write-backs included", async () => _ = await fixture.LibraryMissAsync().ConfigureAwait(false), 40_000),
         })
         {
-            var samples = await SampleTypesAsync(op, 200_000);
-            int total = samples.Values.Sum();
-            Console.WriteLine($"  {name} ({total} samples):");
-            foreach (var pair in samples.OrderByDescending(static p => p.Value).Take(14))
+            Dictionary<string, int> samples;
+            try
             {
-                Console.WriteLine($"    {100.0 * pair.Value / total,5:F1}%  {pair.Key}");
+                samples = await SampleTypesAsync(op, calls, fixture);
+            }
+            catch (InvalidOperationException ex)
+            {
+                Console.WriteLine($"  {name}: {ex.Message} Last Redis error: {connection.LastError ?? "none"}; breaker {connection.BreakerState}.");
+                throw;
+            }
+
+            int total = samples.Values.Sum();
+            Console.WriteLine($"  {name} ({calls:N0} calls, {total} samples):");
+            foreach (var pair in samples.OrderByDescending(static p => p.Value).Take(name.Contains("miss", StringComparison.Ordinal) ? 24 : 16))
+            {
+                Console.WriteLine($"    {100.0 * pair.Value / total,5:F1}%  {Shorten(pair.Key)}");
             }
         }
 
-        GC.KeepAlive(incomplete);
         return 0;
     }
+
+    /// <summary>Drops namespaces from a runtime type name so the generic ones fit on a line.</summary>
+    private static string Shorten(string typeName) =>
+        System.Text.RegularExpressions.Regex.Replace(typeName, @"\b(?:[A-Za-z_][A-Za-z0-9_]*\.)+(?=[A-Za-z_<])", "");
 
     private static async Task<(double Bytes, double Micros)> MeasureAsync(Func<ValueTask> op, BenchmarkFixture fixture)
     {
@@ -117,7 +131,7 @@ internal static class AllocationBreakdown
         return ((after - before) / (double)Calls, stopwatch.Elapsed.TotalMicroseconds / Calls);
     }
 
-    private static async Task<Dictionary<string, int>> SampleTypesAsync(Func<ValueTask> op, int calls)
+    private static async Task<Dictionary<string, int>> SampleTypesAsync(Func<ValueTask> op, int calls, BenchmarkFixture fixture)
     {
         using var listener = new AllocationListener();
         for (int i = 0; i < calls; i++)
@@ -125,6 +139,7 @@ internal static class AllocationBreakdown
             await op();
         }
 
+        await fixture.WaitForWriteBacksAsync();
         await Task.Delay(200);
         return new Dictionary<string, int>(listener.Counts);
     }

@@ -1,12 +1,13 @@
+using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
-using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using BendCare.Cache.Benchmarks;
 
 // Usage (from the repository root):
-//   dotnet run -c Release --project tests/BendCare.Cache.Benchmarks -- --filter '*'            full run (~3-5 min)
-//   dotnet run -c Release --project tests/BendCare.Cache.Benchmarks -- --quick --filter '*'    smoke run (~1 min)
+//   dotnet run -c Release --project tests/BendCare.Cache.Benchmarks -- --filter '*'            full run (~2.5-4 min)
+//   dotnet run -c Release --project tests/BendCare.Cache.Benchmarks -- --quick --filter '*'    smoke run (~30 s)
+//   dotnet run -c Release --project tests/BendCare.Cache.Benchmarks -- --library-first --filter '*'   control: library before baseline
 //   dotnet run -c Release --project tests/BendCare.Cache.Benchmarks -- --alloc                 per-call allocation breakdown
 //   dotnet run -c Release --project tests/BendCare.Cache.Benchmarks -- --paired                interleaved A/B timing (noise-robust)
 // Any other BenchmarkDotNet argument (--filter '*hit*', --inProcess, --exporters json, ...) is passed through.
@@ -15,28 +16,25 @@ if (args.Contains("--alloc"))
     return await AllocationBreakdown.RunAsync();
 }
 
-if (args.Contains("--probe"))
-{
-    return await Probe.RunAsync();
-}
-
 if (args.Contains("--paired"))
 {
     return await PairedComparison.RunAsync(rounds: 40, blockCalls: 2000);
 }
 
 bool quick = args.Contains("--quick");
-string[] rest = args.Where(static a => a != "--quick").ToArray();
+bool libraryFirst = args.Contains("--library-first");
+string[] rest = args.Where(static a => a is not "--quick" and not "--library-first").ToArray();
 
 var job = quick
     ? Job.Default.WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(3).WithIterationTime(Perfolizer.Horology.TimeInterval.FromMilliseconds(250)).WithId("Quick")
     : Job.Default.WithLaunchCount(2).WithWarmupCount(3).WithIterationCount(15).WithId("Bench");
 
-if (Environment.GetEnvironmentVariable("BENCH_IN_PROCESS") == "1")
+// Median next to Mean: on a shared 2-core machine a burst of foreign load skews a mean more than a median.
+IConfig config = DefaultConfig.Instance.AddJob(job.AsDefault()).AddColumn(StatisticColumn.Median);
+if (libraryFirst)
 {
-    job = job.WithToolchain(InProcessEmitToolchain.Instance);
+    config = ((ManualConfig)config).WithOrderer(new LibraryFirstOrderer());
 }
 
-var config = DefaultConfig.Instance.AddJob(job.AsDefault());
 BenchmarkSwitcher.FromAssembly(typeof(UserContextBenchmarks).Assembly).Run(rest.Length == 0 ? ["--filter", "*"] : rest, config);
 return 0;

@@ -105,18 +105,15 @@ internal sealed partial class CacheAsideEngine
         return epoch.IsOk && ParseEpoch(epoch.Value) == epochBefore;
     }
 
-    /// <summary>Adds an id to a group's set and refreshes the set's TTL (same key: pipelined, applied in order).</summary>
-    private ValueTask<bool> AddToGroupAsync<T>(CacheEntry<T> entry, GroupIndex<T> groups, string groupId, string id) =>
-        _connection.ExecuteAsync(
-            static async (db, s) =>
-            {
-                var add = db.SetAddAsync(s.setKey, s.id);
-                var expire = db.KeyExpireAsync(s.setKey, s.ttl);
-                await add.ConfigureAwait(false);
-                await expire.ConfigureAwait(false);
-            },
-            (setKey: (RedisKey)groups.SetKey(groupId), id: (RedisValue)id, ttl: groups.SetTtl),
-            entry.Name);
+    /// <summary>Adds an id to a group's set and refreshes the set's TTL, in one single-key script.</summary>
+    private async ValueTask<bool> AddToGroupAsync<T>(CacheEntry<T> entry, GroupIndex<T> groups, string groupId, string id)
+    {
+        var added = await _connection.ExecuteAsync(
+            static (db, s) => db.ScriptEvaluateAsync(Scripts.AddToGroup, [s.setKey], [s.id, s.ttlMs]),
+            (setKey: (RedisKey)groups.SetKey(groupId), id: (RedisValue)id, ttlMs: (RedisValue)(long)groups.SetTtl.TotalMilliseconds),
+            entry.Name).ConfigureAwait(false);
+        return added.IsOk;
+    }
 
     private void DropWriteBack<T>(CacheEntry<T> entry, string id, string reason)
     {

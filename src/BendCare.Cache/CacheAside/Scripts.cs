@@ -24,4 +24,11 @@ internal static class Scripts
         end
         return 1
         """;
+
+    /// <summary>Adds ARGV[1] to the set KEYS[1] and sets the set's TTL to ARGV[2] milliseconds: one command instead of two.</summary>
+    public const string AddToGroup = """
+        redis.call('SADD', KEYS[1], ARGV[1])
+        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        return 1
+        """;
 }

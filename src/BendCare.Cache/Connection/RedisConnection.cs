@@ -120,17 +120,6 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>Like <see cref="ExecuteAsync{TState, T}"/> for an operation whose result is not needed.</summary>
-    public async ValueTask<bool> ExecuteAsync<TState>(Func<IDatabase, TState, Task> operation, TState state, string cacheType)
-    {
-        var result = await ExecuteAsync(static async (db, s) =>
-        {
-            await s.operation(db, s.state).ConfigureAwait(false);
-            return true;
-        }, (operation, state), cacheType).ConfigureAwait(false);
-        return result.IsOk;
-    }
-
     private OperationStatus OnOperationFailed(Task? task, Exception exception, string cacheType)
     {
         if (FailureClassifier.IsDataError(exception))
