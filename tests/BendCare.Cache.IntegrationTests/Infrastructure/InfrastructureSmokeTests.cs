@@ -143,6 +143,15 @@ public sealed class InfrastructureSmokeTests(SharedRedisFixture fixture, ITestOu
     }
 
     [Fact]
+    public void Ci_runs_against_the_redis_server_binary_or_the_configured_endpoint()
+    {
+        var kind = fixture.Server.Kind;
+        output.WriteLine($"shared server: {fixture.Server} (CI={RedisServer.IsCi})");
+
+        Assert.True(!RedisServer.IsCi || kind is RedisServerKind.Binary or RedisServerKind.External, $"CI must use the binary or {RedisServer.EndpointVariable}; got {kind}");
+    }
+
+    [Fact]
     public async Task Garnet_kind_runs_lua_outside_ci_and_is_refused_in_ci()
     {
         var options = new RedisServerOptions { Kind = RedisServerKind.Garnet };
