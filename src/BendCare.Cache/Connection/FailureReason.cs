@@ -87,9 +87,20 @@ internal static class FailureClassifier
     /// <param name="tls">Whether TLS was configured: a handshake that neither failed nor was refused is then a TLS mismatch.</param>
     public static FailureReason ClassifyConnectLog(string log, bool tls)
     {
-        if (Contains(log, "WRONGPASS") || Contains(log, "NOAUTH") || Contains(log, "AuthenticationFailure") || Contains(log, "invalid username-password"))
+        if (Contains(log, "WRONGPASS") || Contains(log, "NOAUTH") || Contains(log, "invalid username-password"))
         {
             return FailureReason.Auth;
+        }
+
+        if (Contains(log, "NOPERM"))
+        {
+            return FailureReason.Permission;
+        }
+
+        // The client also labels a failed TLS handshake "AuthenticationFailure": with TLS on, that is the TLS failure.
+        if (Contains(log, "AuthenticationFailure"))
+        {
+            return tls ? FailureReason.Tls : FailureReason.Auth;
         }
 
         if (Contains(log, "No such host") || Contains(log, "Name or service not known") || Contains(log, "nodename nor servname")

@@ -150,16 +150,33 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
     {
         _lastReason = reason;
         _lastError = $"{reason}: {exception.GetType().Name}: {FirstLine(exception.Message)}";
-        if (FailureClassifier.IsConfigurationProblem(reason) && _breaker.State != BreakerState.Closed)
+        if (FailureClassifier.IsConfigurationProblem(reason))
         {
-            // The breaker-open transition logs the first one; keep reminding, rarely, while it lasts.
-            long now = _time.GetTimestamp();
+            // A permanent NOPERM on one command never opens the breaker (the GETs keep succeeding), so it is logged
+            // here, whatever the breaker does.
+            LogConfigurationProblemRarely(reason);
+        }
+    }
+
+    /// <summary>Logs a configuration problem at its first occurrence, then at most every few minutes while it lasts.</summary>
+    private void LogConfigurationProblemRarely(FailureReason reason)
+    {
+        long now = _time.GetTimestamp();
+        long last = Volatile.Read(ref _lastConfigurationErrorLog);
+        if ((last == 0 || _time.GetElapsedTime(last, now) >= ConfigurationErrorLogInterval)
+            && Interlocked.CompareExchange(ref _lastConfigurationErrorLog, now, last) == last)
+        {
+            Log.ConfigurationProblem(_logger, reason.ToString(), Endpoint, _lastError);
+        }
+    }
+
+    /// <summary>Whether a configuration problem (auth, TLS, permission) was seen within the last few minutes.</summary>
+    public bool HasRecentConfigurationProblem
+    {
+        get
+        {
             long last = Volatile.Read(ref _lastConfigurationErrorLog);
-            if (last != 0 && _time.GetElapsedTime(last, now) >= ConfigurationErrorLogInterval
-                && Interlocked.CompareExchange(ref _lastConfigurationErrorLog, now, last) == last)
-            {
-                Log.ConfigurationProblem(_logger, reason.ToString(), Endpoint, _lastError);
-            }
+            return last != 0 && _time.GetElapsedTime(last) < ConfigurationErrorLogInterval;
         }
     }
 
@@ -179,8 +196,7 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
             var reason = _lastReason;
             if (FailureClassifier.IsConfigurationProblem(reason))
             {
-                Volatile.Write(ref _lastConfigurationErrorLog, _time.GetTimestamp());
-                Log.ConfigurationProblem(_logger, reason.ToString(), Endpoint, _lastError);
+                LogConfigurationProblemRarely(reason);
             }
             else
             {

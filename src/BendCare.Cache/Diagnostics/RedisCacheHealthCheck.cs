@@ -34,13 +34,17 @@ internal sealed class RedisCacheHealthCheck : IHealthCheck
         {
             result = HealthCheckResult.Healthy("Redis cache disabled (REDIS_HOST not set): reads go to the database.", data);
         }
-        else if (_connection.IsUsable && _engine.PendingInvalidations == 0)
+        else if (_connection.IsUsable && _engine.PendingInvalidations == 0 && !_connection.HasRecentConfigurationProblem)
         {
             result = HealthCheckResult.Healthy("Redis cache in use.", data);
         }
         else
         {
-            result = HealthCheckResult.Degraded("Redis cache unavailable: reads go to the database.", data: data);
+            result = HealthCheckResult.Degraded(
+                _connection.HasRecentConfigurationProblem
+                    ? "Redis cache misconfigured (auth, TLS or ACL permissions): some or all reads go to the database."
+                    : "Redis cache unavailable: reads go to the database.",
+                data: data);
         }
 
         return Task.FromResult(result);
