@@ -26,6 +26,13 @@ internal static class RedisConfigurationFactory
             ReconnectRetryPolicy = new ExponentialRetry(250, 2000),
             KeepAlive = 10,
             ClientName = "BendCare.Cache",
+
+            // No tie-breaker key outside our prefix, no configuration pub/sub channel, no CONFIG GET in the handshake:
+            // none helps a cache, CONFIG is restricted on ElastiCache, and without them the ACL user needs no channel,
+            // no key beyond the prefix and no CONFIG permission (see docs/configuration.md).
+            TieBreaker = "",
+            ConfigurationChannel = "",
+            CommandMap = CommandMap.Create(new HashSet<string> { "CONFIG" }, available: false),
         };
         options.ConfigureConnection?.Invoke(config);
         return config;

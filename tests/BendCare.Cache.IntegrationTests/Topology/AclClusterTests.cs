@@ -17,17 +17,17 @@ public sealed class AclClusterTests(ClusterFixture fixture, ITestOutputHelper ou
 
     [Theory]
     [InlineData("library defaults")]
-    [InlineData("lean connection")]
+    [InlineData("client defaults restored")]
     public async Task Every_public_member_works_on_a_cluster_for_a_user_with_only_the_documented_permissions(string variant)
     {
         await fixture.WaitUntilHealthyAsync();
-        bool lean = variant == "lean connection";
+        bool restored = variant == "client defaults restored";
         string user = $"app-{Guid.NewGuid():N}";
         string prefix = ClusterFixture.NewKeyPrefix();
         var ports = fixture.Cluster.Nodes.Select(n => n.Port).ToList();
         var info = (string)(await RedisCluster.ExecuteAsync(ports[0], CancellationToken.None, "INFO", "server"))!;
         var version = Version.Parse(info.Split('\n').Single(l => l.StartsWith("redis_version:", StringComparison.Ordinal))["redis_version:".Length..].Trim());
-        string rules = lean ? AclRules.ForLeanConnection(prefix, version) : AclRules.ForLibrary(prefix, version);
+        string rules = restored ? AclRules.ForClientDefaults(prefix, version) : AclRules.ForLibrary(prefix, version);
         foreach (int port in ports)
         {
             // ACL users are per node; a raw connection per node avoids depending on the admin client's view of the cluster.
@@ -40,9 +40,9 @@ public sealed class AclClusterTests(ClusterFixture fixture, ITestOutputHelper ou
             o.Username = user;
             o.Password = Password;
             o.OperationTimeout = TimeSpan.FromSeconds(5);
-            if (lean)
+            if (restored)
             {
-                o.ConfigureConnection = AclRules.LeanConnection;
+                o.ConfigureConnection = AclRules.ClientDefaults;
             }
         }))
         {

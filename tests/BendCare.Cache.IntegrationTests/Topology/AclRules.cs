@@ -27,29 +27,26 @@ internal static class AclRules
         "%R~__Booksleeve_TieBreak &__Booksleeve_MasterChanged +subscribe";
 
     /// <summary>
-    /// The rule for the library as it configures StackExchange.Redis today: keys under <paramref name="keyPrefix"/>
-    /// only, the tie-breaker key read-only, one pub/sub channel, and exactly the commands sent.
+    /// The rule for the library as it configures StackExchange.Redis: keys under <paramref name="keyPrefix"/> only,
+    /// no pub/sub, no CONFIG (restricted on ElastiCache anyway), exactly the commands sent.
     /// <c>CLIENT SETINFO</c> is sent (and only exists) from Redis/Valkey 7.2 on.
     /// </summary>
     public static string ForLibrary(string keyPrefix, Version serverVersion) =>
-        $"-@all resetchannels ~{keyPrefix}* {DataCommands} {HandshakeCommands} +config|get {TieBreakerAndConfigurationChannel}{SetInfo(serverVersion)}";
-
-    /// <summary>
-    /// The shorter rule for a connection configured with <see cref="LeanConnection"/>: no pub/sub, no key outside the
-    /// prefix, no CONFIG (restricted on ElastiCache anyway).
-    /// </summary>
-    public static string ForLeanConnection(string keyPrefix, Version serverVersion) =>
         $"-@all resetchannels ~{keyPrefix}* {DataCommands} {HandshakeCommands}{SetInfo(serverVersion)}";
 
     /// <summary>
-    /// Turns off what the library does not use: the tie-breaker read, the configuration-channel subscription and the
-    /// CONFIG GET of the handshake (through <see cref="BendCareCacheOptions.ConfigureConnection"/>).
+    /// The longer rule for a connection whose <see cref="BendCareCacheOptions.ConfigureConnection"/> restores the
+    /// client's defaults (<see cref="ClientDefaults"/>): the tie-breaker key read-only, one pub/sub channel, CONFIG GET.
     /// </summary>
-    public static void LeanConnection(ConfigurationOptions options)
+    public static string ForClientDefaults(string keyPrefix, Version serverVersion) =>
+        $"-@all resetchannels ~{keyPrefix}* {DataCommands} {HandshakeCommands} +config|get {TieBreakerAndConfigurationChannel}{SetInfo(serverVersion)}";
+
+    /// <summary>Restores what the library turns off: the tie-breaker read, the configuration channel, CONFIG GET.</summary>
+    public static void ClientDefaults(ConfigurationOptions options)
     {
-        options.TieBreaker = "";
-        options.ConfigurationChannel = "";
-        options.CommandMap = CommandMap.Create(new HashSet<string> { "CONFIG" }, available: false);
+        options.TieBreaker = "__Booksleeve_TieBreak";
+        options.ConfigurationChannel = "__Booksleeve_MasterChanged";
+        options.CommandMap = CommandMap.Default;
     }
 
     /// <summary>Creates (or replaces) a user with a password and the given space-separated ACL rules, through an admin connection.</summary>

@@ -19,21 +19,21 @@ public sealed class AclTests(AclServerFixture acl, ITestOutputHelper output) : I
     [Theory]
     [InlineData("library defaults")]
     [InlineData("fractional ttls")]
-    [InlineData("lean connection")]
+    [InlineData("client defaults restored")]
     public async Task Every_public_member_works_for_a_user_with_only_the_documented_permissions_and_nothing_is_denied(string variant)
     {
         string user = NewUser();
         string prefix = NewPrefix();
-        bool lean = variant == "lean connection";
-        string rules = lean ? AclRules.ForLeanConnection(prefix, acl.Version) : AclRules.ForLibrary(prefix, acl.Version);
+        bool restored = variant == "client defaults restored";
+        string rules = restored ? AclRules.ForClientDefaults(prefix, acl.Version) : AclRules.ForLibrary(prefix, acl.Version);
         await acl.CreateUserAsync(user, Password, rules);
         output.WriteLine($"ACL SETUSER {user} on >*** {rules}");
 
         await using (var host = await StartAsync(user, Password, prefix, o =>
         {
-            if (lean)
+            if (restored)
             {
-                o.ConfigureConnection = AclRules.LeanConnection;
+                o.ConfigureConnection = AclRules.ClientDefaults;
             }
 
             if (variant == "fractional ttls")
@@ -52,15 +52,15 @@ public sealed class AclTests(AclServerFixture acl, ITestOutputHelper output) : I
     }
 
     [Fact]
-    public async Task Without_config_get_every_member_still_works_and_only_the_handshake_config_get_is_denied()
+    public async Task With_client_defaults_restored_and_no_config_get_every_member_still_works_and_only_config_get_is_denied()
     {
-        // ElastiCache restricts CONFIG, so its access strings cannot grant CONFIG GET; the client asks for it on connect
-        // and carries on without it.
+        // ElastiCache restricts CONFIG, so its access strings cannot grant CONFIG GET. The library sends none; a service
+        // that restores the client's defaults makes the client ask for it on connect, and it carries on without it.
         string user = NewUser();
         string prefix = NewPrefix();
-        await acl.CreateUserAsync(user, Password, AclRules.ForLibrary(prefix, acl.Version).Replace(" +config|get", "", StringComparison.Ordinal));
+        await acl.CreateUserAsync(user, Password, AclRules.ForClientDefaults(prefix, acl.Version).Replace(" +config|get", "", StringComparison.Ordinal));
 
-        await using (var host = await StartAsync(user, Password, prefix))
+        await using (var host = await StartAsync(user, Password, prefix, o => o.ConfigureConnection = AclRules.ClientDefaults))
         {
             await TlsAndAclWorkload.RunAsync(host);
             await host.WaitForWriteBacksAsync();
