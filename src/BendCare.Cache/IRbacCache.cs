@@ -106,4 +106,22 @@ public interface IRbacCache
 
     /// <summary>Invalidates a token's cached payload on every instance.</summary>
     ValueTask InvalidateJwtPayloadAsync(string tokenId, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// <see cref="GetUserContextAsync(string, Func{CancellationToken, ValueTask{UserContext}}, CancellationToken)"/>
+    /// with a loader that takes <paramref name="state"/>: a static lambda needs no closure, so a hit allocates nothing
+    /// for the loader.
+    /// </summary>
+    ValueTask<UserContext?> GetUserContextAsync<TState>(string userId, TState state, Func<TState, CancellationToken, ValueTask<UserContext?>> loader, CancellationToken cancellationToken = default);
+
+    /// <summary>The role-permissions getter with a loader that takes <paramref name="state"/> (no closure needed).</summary>
+    ValueTask<RolePermissions?> GetRolePermissionsAsync<TState>(string roleId, TState state, Func<TState, CancellationToken, ValueTask<RolePermissions?>> loader, CancellationToken cancellationToken = default);
+
+    /// <summary>The user-basic-info getter with a loader that takes <paramref name="state"/> (no closure needed).</summary>
+    ValueTask<UserBasicInfo?> GetUserBasicAsync<TState>(string userId, TState state, Func<TState, CancellationToken, ValueTask<UserBasicInfo?>> loader, CancellationToken cancellationToken = default);
+
+    /// <summary>The blacklist check with a loader that takes <paramref name="state"/> (no closure needed).</summary>
+    ValueTask<bool> IsTokenBlacklistedAsync<TState>(string tokenId, TState state, Func<TState, CancellationToken, ValueTask<bool>> loader, CancellationToken cancellationToken = default);
+
+    /// <summary>The raw-token-bound JWT payload getter with a loader that takes <paramref name="state"/> (no closure needed).</summary>
+    ValueTask<JwtPayload?> GetJwtPayloadAsync<TState>(string tokenId, string rawToken, TState state, Func<TState, CancellationToken, ValueTask<JwtPayload?>> loader, CancellationToken cancellationToken = default);
 }

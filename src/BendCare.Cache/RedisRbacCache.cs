@@ -177,4 +177,45 @@ public sealed class RedisRbacCache : IRbacCache
         IdValidator.Validate(tokenId, nameof(tokenId));
         return _engine.InvalidateAsync(_entries.JwtPayload, tokenId);
     }
+
+    /// <inheritdoc/>
+    public ValueTask<UserContext?> GetUserContextAsync<TState>(string userId, TState state, Func<TState, CancellationToken, ValueTask<UserContext?>> loader, CancellationToken cancellationToken = default)
+    {
+        IdValidator.Validate(userId, nameof(userId));
+        ArgumentNullException.ThrowIfNull(loader);
+        return _engine.GetOrLoadAsync(_entries.UserContext, userId, null, state, loader, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<RolePermissions?> GetRolePermissionsAsync<TState>(string roleId, TState state, Func<TState, CancellationToken, ValueTask<RolePermissions?>> loader, CancellationToken cancellationToken = default)
+    {
+        IdValidator.Validate(roleId, nameof(roleId));
+        ArgumentNullException.ThrowIfNull(loader);
+        return _engine.GetOrLoadAsync(_entries.RolePermissions, roleId, null, state, loader, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<UserBasicInfo?> GetUserBasicAsync<TState>(string userId, TState state, Func<TState, CancellationToken, ValueTask<UserBasicInfo?>> loader, CancellationToken cancellationToken = default)
+    {
+        IdValidator.Validate(userId, nameof(userId));
+        ArgumentNullException.ThrowIfNull(loader);
+        return _engine.GetOrLoadAsync(_entries.UserBasic, userId, null, state, loader, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<bool> IsTokenBlacklistedAsync<TState>(string tokenId, TState state, Func<TState, CancellationToken, ValueTask<bool>> loader, CancellationToken cancellationToken = default)
+    {
+        IdValidator.Validate(tokenId, nameof(tokenId));
+        ArgumentNullException.ThrowIfNull(loader);
+        return _engine.GetOrLoadAsync(_entries.TokenBlacklist, tokenId, null, state, loader, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<JwtPayload?> GetJwtPayloadAsync<TState>(string tokenId, string rawToken, TState state, Func<TState, CancellationToken, ValueTask<JwtPayload?>> loader, CancellationToken cancellationToken = default)
+    {
+        IdValidator.Validate(tokenId, nameof(tokenId));
+        ArgumentException.ThrowIfNullOrEmpty(rawToken);
+        ArgumentNullException.ThrowIfNull(loader);
+        return _engine.GetOrLoadAsync(_entries.JwtPayload, tokenId, Envelope.Fingerprint(rawToken), state, loader, cancellationToken);
+    }
 }

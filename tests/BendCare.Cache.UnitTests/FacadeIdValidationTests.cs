@@ -44,6 +44,11 @@ public sealed class FacadeIdValidationTests : IAsyncDisposable
         nameof(IRbacCache.SetJwtPayloadAsync),
         nameof(IRbacCache.SetJwtPayloadAsync) + "(rawToken)",
         nameof(IRbacCache.InvalidateJwtPayloadAsync),
+        nameof(IRbacCache.GetUserContextAsync) + "(state)",
+        nameof(IRbacCache.GetRolePermissionsAsync) + "(state)",
+        nameof(IRbacCache.GetUserBasicAsync) + "(state)",
+        nameof(IRbacCache.IsTokenBlacklistedAsync) + "(state)",
+        nameof(IRbacCache.GetJwtPayloadAsync) + "(rawToken, state)",
     ];
 
     private static readonly Dictionary<string, string?> BadIds = new()
@@ -172,6 +177,11 @@ public sealed class FacadeIdValidationTests : IAsyncDisposable
         nameof(IRbacCache.SetJwtPayloadAsync) => ("payload", async () => await cache.SetJwtPayloadAsync(Samples.JwtPayload() with { TokenId = id! })),
         nameof(IRbacCache.SetJwtPayloadAsync) + "(rawToken)" => ("payload", async () => await cache.SetJwtPayloadAsync(Samples.JwtPayload() with { TokenId = id! }, RawToken)),
         nameof(IRbacCache.InvalidateJwtPayloadAsync) => ("tokenId", async () => await cache.InvalidateJwtPayloadAsync(id!)),
+        nameof(IRbacCache.GetUserContextAsync) + "(state)" => ("userId", async () => await cache.GetUserContextAsync(id!, this, static (t, ct) => t.Load<UserContext>(ct))),
+        nameof(IRbacCache.GetRolePermissionsAsync) + "(state)" => ("roleId", async () => await cache.GetRolePermissionsAsync(id!, this, static (t, ct) => t.Load<RolePermissions>(ct))),
+        nameof(IRbacCache.GetUserBasicAsync) + "(state)" => ("userId", async () => await cache.GetUserBasicAsync(id!, this, static (t, ct) => t.Load<UserBasicInfo>(ct))),
+        nameof(IRbacCache.IsTokenBlacklistedAsync) + "(state)" => ("tokenId", async () => await cache.IsTokenBlacklistedAsync(id!, this, static (t, ct) => t.LoadBool(ct))),
+        nameof(IRbacCache.GetJwtPayloadAsync) + "(rawToken, state)" => ("tokenId", async () => await cache.GetJwtPayloadAsync(id!, RawToken, this, static (t, ct) => t.Load<JwtPayload>(ct))),
         _ => throw new ArgumentOutOfRangeException(nameof(method), method, null),
     };
 }

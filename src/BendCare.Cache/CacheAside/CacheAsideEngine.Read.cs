@@ -18,14 +18,16 @@ internal sealed partial class CacheAsideEngine
     /// <param name="entry">The cache type.</param>
     /// <param name="id">The validated id.</param>
     /// <param name="fingerprint">When set, a hit must carry exactly this fingerprint (JWT payloads bound to their token).</param>
+    /// <param name="state">Passed to the loader, so a caller needs no closure (nothing allocated on a hit).</param>
     /// <param name="loader">The caller's database read.</param>
     /// <param name="cancellationToken">Cancels the wait; passed to the loader.</param>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<T?> GetOrLoadAsync<T>(
+    public async ValueTask<T?> GetOrLoadAsync<T, TState>(
         CacheEntry<T> entry,
         string id,
         byte[]? fingerprint,
-        Func<CancellationToken, ValueTask<T?>> loader,
+        TState state,
+        Func<TState, CancellationToken, ValueTask<T?>> loader,
         CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -67,13 +69,17 @@ internal sealed partial class CacheAsideEngine
 
         try
         {
-            return await LoadAsync(entry, key, id, observed, fingerprint, loader, started, cancellationToken).ConfigureAwait(false);
+            return await LoadAsync(entry, key, id, observed, fingerprint, state, loader, started, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             _metrics.Duration(entry.Tag, _time.GetElapsedTime(started));
         }
     }
+
+    /// <summary>The same for a loader without state.</summary>
+    public ValueTask<T?> GetOrLoadAsync<T>(CacheEntry<T> entry, string id, byte[]? fingerprint, Func<CancellationToken, ValueTask<T?>> loader, CancellationToken cancellationToken) =>
+        GetOrLoadAsync(entry, id, fingerprint, loader, static (load, ct) => load(ct), cancellationToken);
 
     /// <summary>Classifies what GET returned. Spans cannot cross an await, hence a synchronous helper.</summary>
     private bool TryReadHit<T>(CacheEntry<T> entry, string id, Lease<byte>? lease, byte[]? fingerprint, out T? value, out ObservedState observed)

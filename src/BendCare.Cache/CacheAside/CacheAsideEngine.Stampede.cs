@@ -9,13 +9,14 @@ internal sealed partial class CacheAsideEngine
     /// A miss: read the group epoch (for grouped types) before the loader starts, then run the loader once per key
     /// for every concurrent caller that saw the same state, and schedule the write-back.
     /// </summary>
-    private async ValueTask<T?> LoadAsync<T>(
+    private async ValueTask<T?> LoadAsync<T, TState>(
         CacheEntry<T> entry,
         string key,
         string id,
         ObservedState observed,
         byte[]? fingerprint,
-        Func<CancellationToken, ValueTask<T?>> loader,
+        TState state,
+        Func<TState, CancellationToken, ValueTask<T?>> loader,
         long started,
         CancellationToken cancellationToken)
     {
@@ -59,16 +60,17 @@ internal sealed partial class CacheAsideEngine
                 continue;
             }
 
-            return await LeadAsync(entry, key, id, mine, loader, started, cancellationToken).ConfigureAwait(false);
+            return await LeadAsync(entry, key, id, mine, state, loader, started, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private async ValueTask<T?> LeadAsync<T>(
+    private async ValueTask<T?> LeadAsync<T, TState>(
         CacheEntry<T> entry,
         string key,
         string id,
         Flight<T> flight,
-        Func<CancellationToken, ValueTask<T?>> loader,
+        TState state,
+        Func<TState, CancellationToken, ValueTask<T?>> loader,
         long started,
         CancellationToken cancellationToken)
     {
@@ -76,7 +78,7 @@ internal sealed partial class CacheAsideEngine
         try
         {
             _metrics.LoaderCall(entry.Tag);
-            value = await loader(cancellationToken).ConfigureAwait(false);
+            value = await loader(state, cancellationToken).ConfigureAwait(false);
             flight.SetResult(value);
         }
         catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
