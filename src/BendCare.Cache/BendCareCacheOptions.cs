@@ -67,14 +67,18 @@ public sealed class BendCareCacheOptions
     /// <summary>Consecutive failed or timed-out operations that open the circuit breaker. Default 3.</summary>
     public int BreakerFailureThreshold { get; set; } = 3;
 
-    /// <summary>How long the breaker stays open before one probe may test Redis again; doubles on each failed probe up to <see cref="BreakerMaxOpenDuration"/>. A restored connection ends it at once. Default 1 second.</summary>
-    public TimeSpan BreakerOpenDuration { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// How long the breaker stays open before a background PING (never a request) tests Redis again; doubles on each
+    /// failed probe up to <see cref="BreakerMaxOpenDuration"/>. A restored connection or a cluster topology change
+    /// probes at once. Default 250 ms.
+    /// </summary>
+    public TimeSpan BreakerOpenDuration { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>
-    /// The longest the breaker stays open between probes. Default 5 seconds: a probe costs one request at most
-    /// <see cref="OperationTimeout"/>, a long pause costs every request the cache after Redis is back.
+    /// The longest the breaker stays open between probes, so hits resume at most this long after Redis answers again.
+    /// Default 1 second: a probe is one background PING, no request waits for it.
     /// </summary>
-    public TimeSpan BreakerMaxOpenDuration { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan BreakerMaxOpenDuration { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// How long the breaker may stay open while the client still claims to be connected (or stay disconnected)

@@ -37,7 +37,7 @@ public class OptionsValidatorTests
     [InlineData(nameof(BendCareCacheOptions.OperationTimeout), "00:00:31")]
     [InlineData(nameof(BendCareCacheOptions.ConnectTimeout), "00:00:00")]
     [InlineData(nameof(BendCareCacheOptions.BreakerOpenDuration), "00:00:00")]
-    [InlineData(nameof(BendCareCacheOptions.BreakerMaxOpenDuration), "00:00:00.500")]
+    [InlineData(nameof(BendCareCacheOptions.BreakerMaxOpenDuration), "00:00:00.100")]
     [InlineData(nameof(BendCareCacheOptions.ReconnectAfter), "00:00:00")]
     [InlineData(nameof(BendCareCacheOptions.MinReconnectInterval), "-00:00:01")]
     [InlineData(nameof(BendCareCacheOptions.BreakerFailureThreshold), "0")]

@@ -22,8 +22,10 @@ internal static class RedisConfigurationFactory
             // Requests never wait this long (they use OperationTimeout); this bounds background work left behind.
             AsyncTimeout = 2000,
             SyncTimeout = 2000,
-            // Reconnect quickly: recovery after an outage should take about a second, not the default back-off.
-            ReconnectRetryPolicy = new ExponentialRetry(250, 2000),
+            // Reconnect quickly: recovery after an outage should take well under a second. The client reconnects on its
+            // heartbeat, so the heartbeat sets the pace (default 1 s).
+            ReconnectRetryPolicy = new ExponentialRetry(100, 500),
+            HeartbeatInterval = TimeSpan.FromMilliseconds(250),
             KeepAlive = 10,
             ClientName = "BendCare.Cache",
 

@@ -25,6 +25,12 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
     private readonly TaskCompletionSource _firstConnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<Func<CancellationToken, Task>> _backgroundWork = [];
     private readonly ITimer? _timer;
+
+    /// <summary>
+    /// The operation timeout less a little room for the timer and the continuation to run, so a request waits at most
+    /// <see cref="BendCareCacheOptions.OperationTimeout"/> in all, not that plus scheduling.
+    /// </summary>
+    private readonly TimeSpan _timerTimeout;
     private volatile IConnectionMultiplexer? _multiplexer;
     private volatile IDatabase? _database;
     private int _multiplexersCreated;
@@ -47,6 +53,8 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
         _logger = logger;
         _time = time;
         _factory = factory ?? (static async (config, log) => await ConnectionMultiplexer.ConnectAsync(config, log).ConfigureAwait(false));
+        var slack = TimeSpan.FromTicks(Math.Min(TimeSpan.FromMilliseconds(10).Ticks, options.OperationTimeout.Ticks / 10));
+        _timerTimeout = options.OperationTimeout - slack;
         _breaker = new CircuitBreaker(options.BreakerFailureThreshold, options.BreakerOpenDuration, options.BreakerMaxOpenDuration, time);
         _breaker.StateChanged += OnBreakerStateChanged;
         metrics.ObserveBreakerState(() => _breaker.State);
@@ -99,7 +107,9 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
     public async ValueTask<OperationResult<T>> ExecuteAsync<TState, T>(Func<IDatabase, TState, Task<T>> operation, TState state, string cacheType)
     {
         var database = _database;
-        if (database is null || !_breaker.AllowRequest())
+
+        // Requests never probe a broken Redis: the background probe does, so no request pays for it.
+        if (database is null || _breaker.State != BreakerState.Closed)
         {
             return OperationResult<T>.Skipped;
         }
@@ -110,7 +120,7 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
             task = operation(database, state);
             T value = task.IsCompleted
                 ? await task.ConfigureAwait(false)
-                : await task.WaitAsync(_options.OperationTimeout, _time).ConfigureAwait(false);
+                : await task.WaitAsync(_timerTimeout, _time).ConfigureAwait(false);
             _breaker.OnSuccess();
             return new OperationResult<T>(value);
         }
@@ -325,7 +335,11 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
     /// A replica was promoted or slots moved (a cluster failover): the dead node stays dead, so no "restored" event
     /// comes. Probe now rather than wait out a back-off that began before the promotion.
     /// </summary>
-    private void OnTopologyChanged(object? sender, EventArgs e) => _breaker.AllowProbeNow();
+    private void OnTopologyChanged(object? sender, EventArgs e)
+    {
+        _breaker.AllowProbeNow();
+        OnTick();
+    }
 
     private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
     {
@@ -382,12 +396,37 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
 
         MaybeReplaceMultiplexer();
         var multiplexer = _multiplexer;
-        if (multiplexer is null || !multiplexer.IsConnected || Interlocked.Exchange(ref _backgroundRunning, 1) == 1)
+        if (multiplexer is null || !multiplexer.IsConnected)
         {
             return;
         }
 
-        _ = RunBackgroundWorkAsync();
+        // The breaker is open and the client has a connection: one PING tells whether Redis answers again.
+        if (_breaker.State != BreakerState.Closed && _breaker.AllowRequest())
+        {
+            _ = ProbeAsync(multiplexer);
+        }
+
+        if (Interlocked.Exchange(ref _backgroundRunning, 1) == 0)
+        {
+            _ = RunBackgroundWorkAsync();
+        }
+    }
+
+    /// <summary>A PING bounded by the operation timeout, off the request path; its outcome closes or re-opens the breaker.</summary>
+    private async Task ProbeAsync(IConnectionMultiplexer multiplexer)
+    {
+        Task<TimeSpan>? ping = null;
+        try
+        {
+            ping = multiplexer.GetDatabase().PingAsync();
+            await ping.WaitAsync(_timerTimeout, _time).ConfigureAwait(false);
+            _breaker.OnSuccess();
+        }
+        catch (Exception ex)
+        {
+            OnOperationFailed(ping, ex, "probe");
+        }
     }
 
     private async Task RunBackgroundWorkAsync()
