@@ -14,6 +14,7 @@ namespace BendCare.Cache.Connection;
 internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
 {
     private static readonly TimeSpan ConfigurationErrorLogInterval = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan UnavailableLogInterval = TimeSpan.FromMinutes(1);
 
     private readonly BendCareCacheOptions _options;
     private readonly CacheMetrics _metrics;
@@ -38,6 +39,8 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
     private int _backgroundRunning;
     private long _lastReplacement;
     private long _lastConfigurationErrorLog;
+    private long _lastUnavailableLog;
+    private int _recoveryOwed;
     private volatile string? _lastError;
     private FailureReason _lastReason;
 
@@ -206,14 +209,24 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
             var reason = _lastReason;
             if (FailureClassifier.IsConfigurationProblem(reason))
             {
+                Volatile.Write(ref _recoveryOwed, 1);
                 LogConfigurationProblemRarely(reason);
             }
             else
             {
-                Log.CacheUnavailable(_logger, reason.ToString(), Endpoint, _lastError);
+                // A flapping breaker (one dead cluster shard: PINGs succeed, its keys fail) changes state every few
+                // hundred milliseconds; one warning per minute says all there is to say.
+                long now = _time.GetTimestamp();
+                long last = Volatile.Read(ref _lastUnavailableLog);
+                if ((last == 0 || _time.GetElapsedTime(last, now) >= UnavailableLogInterval)
+                    && Interlocked.CompareExchange(ref _lastUnavailableLog, now, last) == last)
+                {
+                    Volatile.Write(ref _recoveryOwed, 1);
+                    Log.CacheUnavailable(_logger, reason.ToString(), Endpoint, _lastError);
+                }
             }
         }
-        else if (current == BreakerState.Closed)
+        else if (current == BreakerState.Closed && Interlocked.Exchange(ref _recoveryOwed, 0) == 1)
         {
             Log.CacheRecovered(_logger, Endpoint);
         }
