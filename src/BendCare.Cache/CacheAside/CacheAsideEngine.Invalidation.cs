@@ -6,7 +6,8 @@ internal sealed partial class CacheAsideEngine
 {
     /// <summary>
     /// Replaces the key's value with a unique tombstone, so no load that began earlier can write back. When Redis is
-    /// unreachable the tombstone is remembered and replayed; the caller never waits longer than the operation timeout.
+    /// unreachable the tombstone is remembered and replayed; the caller waits at most the operation timeout (a role
+    /// invalidation: three awaited steps, so at most three times it).
     /// </summary>
     public ValueTask InvalidateAsync<T>(CacheEntry<T> entry, string id)
     {
@@ -58,9 +59,18 @@ internal sealed partial class CacheAsideEngine
         var bytes = Envelope.WriteValue(value, entry.TypeInfo, fingerprint);
         if (entry.Groups is { } groups)
         {
-            foreach (string groupId in groups.GroupsOf(value))
+            // A value a group invalidation cannot find must not be written: if any registration fails, invalidate instead.
+            var groupIds = groups.GroupsOf(value);
+            var adds = new Task<bool>[groupIds.Count];
+            for (int i = 0; i < adds.Length; i++)
             {
-                await AddToGroupAsync(entry, groups, groupId, id).ConfigureAwait(false);
+                adds[i] = AddToGroupAsync(entry, groups, groupIds[i], id).AsTask();
+            }
+
+            if (!(await Task.WhenAll(adds).ConfigureAwait(false)).All(static added => added))
+            {
+                await InvalidateAsync(entry, id).ConfigureAwait(false);
+                return;
             }
         }
 

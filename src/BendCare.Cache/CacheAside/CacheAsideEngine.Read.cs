@@ -139,14 +139,16 @@ internal sealed partial class CacheAsideEngine
     }
 
     /// <summary>
-    /// A foreign writer left a list/hash/... at our key. Delete it before the loader runs, so any invalidation that
-    /// lands after the delete also lands after the load began and wins the compare-and-set.
+    /// A foreign writer left a list/hash/... at our key. Delete it (only if it is still not a string) before the loader
+    /// runs, so any invalidation that lands after the delete also lands after the load began and wins the compare-and-set.
     /// </summary>
     private async ValueTask<ObservedState> HealWrongTypeAsync<T>(CacheEntry<T> entry, string key, string id)
     {
         _metrics.Unreadable(entry.Tag);
         Log.WrongTypeEntry(_logger, entry.Name, entry.LogId(id));
-        var deleted = await _connection.ExecuteAsync(static (db, k) => db.KeyDeleteAsync(k), (RedisKey)key, entry.Name).ConfigureAwait(false);
-        return deleted.IsOk ? ObservedState.Absent : ObservedState.Unknown;
+        var deleted = await _connection.ExecuteAsync(static (db, k) => db.ScriptEvaluateAsync(Scripts.DeleteIfNotString, [k]), (RedisKey)key, entry.Name).ConfigureAwait(false);
+
+        // Not deleted: someone wrote a string there meanwhile (an invalidation's tombstone); load without writing back.
+        return deleted.IsOk && (long)deleted.Value == 1 ? ObservedState.Absent : ObservedState.Unknown;
     }
 }

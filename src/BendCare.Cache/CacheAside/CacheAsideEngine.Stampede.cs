@@ -24,13 +24,11 @@ internal sealed partial class CacheAsideEngine
         if (entry.Groups is { } groups && observed.IsKnown)
         {
             var read = await _connection.ExecuteAsync(static (db, k) => db.StringGetAsync(k), (RedisKey)groups.EpochKey, entry.Name).ConfigureAwait(false);
+            // Without the epoch the write-back is dropped (RegisterInGroupsAsync needs it), but the observed state is
+            // kept: it is what stops this caller from joining a load that began before an invalidation it has seen.
             if (read.IsOk)
             {
                 epoch = ParseEpoch(read.Value);
-            }
-            else
-            {
-                observed = ObservedState.Unknown;
             }
         }
 

@@ -54,6 +54,13 @@ internal sealed partial class CacheAsideEngine
                 return;
             }
 
+            // An invalidation may have been remembered (Redis unreachable) while the group registration was awaited.
+            if (_pending.Blocks(key, entry.Groups is not null))
+            {
+                DropWriteBack(entry, id, "invalidations are waiting for replay");
+                return;
+            }
+
             var observed = flight.Observed;
             var args = new RedisValue[]
             {

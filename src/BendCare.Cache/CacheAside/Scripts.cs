@@ -31,4 +31,15 @@ internal static class Scripts
         redis.call('PEXPIRE', KEYS[1], ARGV[2])
         return 1
         """;
+
+    /// <summary>
+    /// Deletes KEYS[1] only if it does not hold a string: a tombstone written since the caller saw the foreign value
+    /// must survive. Returns 1 when deleted.
+    /// </summary>
+    public const string DeleteIfNotString = """
+        if redis.call('TYPE', KEYS[1]).ok ~= 'string' then
+          return redis.call('DEL', KEYS[1])
+        end
+        return 0
+        """;
 }

@@ -70,6 +70,19 @@ internal sealed class CircuitBreaker
         return Interlocked.CompareExchange(ref _state, (int)BreakerState.HalfOpen, (int)BreakerState.Open) == (int)BreakerState.Open;
     }
 
+    /// <summary>
+    /// A request's operation succeeded: resets the failure count while closed. It never closes an open breaker: a
+    /// reply that was in flight when the connection failed says nothing about Redis now; only a probe does.
+    /// </summary>
+    public void OnRequestSuccess()
+    {
+        if (_state == (int)BreakerState.Closed && Volatile.Read(ref _consecutiveFailures) != 0)
+        {
+            Volatile.Write(ref _consecutiveFailures, 0);
+        }
+    }
+
+    /// <summary>A probe succeeded: closes the breaker.</summary>
     public void OnSuccess()
     {
         if (_state == (int)BreakerState.Closed)

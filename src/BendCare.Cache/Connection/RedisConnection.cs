@@ -23,6 +23,7 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
     private readonly Func<ConfigurationOptions, TextWriter, Task<IConnectionMultiplexer>> _factory;
     private readonly CircuitBreaker _breaker;
     private readonly CancellationTokenSource _disposed = new();
+    private readonly object _attachGate = new();
     private readonly TaskCompletionSource _firstConnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<Func<CancellationToken, Task>> _backgroundWork = [];
     private readonly ITimer? _timer;
@@ -124,7 +125,7 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
             T value = task.IsCompleted
                 ? await task.ConfigureAwait(false)
                 : await task.WaitAsync(_timerTimeout, _time).ConfigureAwait(false);
-            _breaker.OnSuccess();
+            _breaker.OnRequestSuccess();
             return new OperationResult<T>(value);
         }
         catch (Exception ex)
@@ -138,7 +139,7 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
         if (FailureClassifier.IsDataError(exception))
         {
             // Redis answered: it is healthy, the data at the key is not.
-            _breaker.OnSuccess();
+            _breaker.OnRequestSuccess();
             return OperationStatus.DataError;
         }
 
@@ -281,19 +282,25 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
 
     private void Attach(IConnectionMultiplexer multiplexer, string connectLog)
     {
-        if (_disposed.IsCancellationRequested)
+        IConnectionMultiplexer? previous;
+        lock (_attachGate)
         {
-            multiplexer.Dispose();
-            return;
+            // Under the lock DisposeAsync takes too: a connection built while disposing is never left behind.
+            if (_disposed.IsCancellationRequested)
+            {
+                multiplexer.Dispose();
+                return;
+            }
+
+            multiplexer.ConnectionFailed += OnConnectionFailed;
+            multiplexer.ConnectionRestored += OnConnectionRestored;
+            multiplexer.ConfigurationChanged += OnTopologyChanged;
+            multiplexer.HashSlotMoved += OnTopologyChanged;
+            previous = _multiplexer;
+            _multiplexer = multiplexer;
+            _database = multiplexer.GetDatabase();
         }
 
-        multiplexer.ConnectionFailed += OnConnectionFailed;
-        multiplexer.ConnectionRestored += OnConnectionRestored;
-        multiplexer.ConfigurationChanged += OnTopologyChanged;
-        multiplexer.HashSlotMoved += OnTopologyChanged;
-        var previous = _multiplexer;
-        _multiplexer = multiplexer;
-        _database = multiplexer.GetDatabase();
         Volatile.Write(ref _lastReplacement, _time.GetTimestamp());
 
         if (multiplexer.IsConnected)
@@ -508,11 +515,16 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
             return;
         }
 
-        await _disposed.CancelAsync().ConfigureAwait(false);
+        IConnectionMultiplexer? multiplexer;
+        lock (_attachGate)
+        {
+            _disposed.Cancel();
+            multiplexer = _multiplexer;
+            _database = null;
+            _multiplexer = null;
+        }
+
         _timer?.Dispose();
-        var multiplexer = _multiplexer;
-        _database = null;
-        _multiplexer = null;
         if (multiplexer is not null)
         {
             Detach(multiplexer);
