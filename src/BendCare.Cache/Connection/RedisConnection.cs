@@ -194,14 +194,7 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>The first line of a message, at most 300 characters: StackExchange.Redis packs a whole status report into its messages.</summary>
-    private static string FirstLine(string message)
-    {
-        const int MaxLength = 300;
-        int newline = message.IndexOfAny(['\r', '\n']);
-        var line = newline < 0 ? message : message[..newline];
-        return line.Length <= MaxLength ? line : string.Concat(line.AsSpan(0, MaxLength), "…");
-    }
+    private static string FirstLine(string message) => ErrorText.FirstLine(message, maxLength: 300);
 
     private void OnBreakerStateChanged(BreakerState previous, BreakerState current)
     {

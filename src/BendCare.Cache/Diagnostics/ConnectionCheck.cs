@@ -4,6 +4,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using BendCare.Cache.Connection;
+using BendCare.Cache.Diagnostics;
 using StackExchange.Redis;
 
 namespace BendCare.Cache;
@@ -408,14 +409,7 @@ public sealed class BendCareConnectionCheck
     /// <summary>The first line of an exception message, shortened, with the password masked should a server ever echo it.</summary>
     private string Detail(Exception exception)
     {
-        string message = exception.Message;
-        int newline = message.IndexOfAny(['\r', '\n']);
-        string line = newline < 0 ? message : message[..newline];
-        if (line.Length > MaxDetailLength)
-        {
-            line = string.Concat(line.AsSpan(0, MaxDetailLength), "…");
-        }
-
+        string line = ErrorText.FirstLine(exception.Message, MaxDetailLength);
         return string.IsNullOrEmpty(_options.Password) ? line : line.Replace(_options.Password, "****", StringComparison.Ordinal);
     }
 
