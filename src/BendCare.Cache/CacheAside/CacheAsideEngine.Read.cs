@@ -35,10 +35,13 @@ internal sealed partial class CacheAsideEngine
         string key = entry.Key(id);
         var observed = ObservedState.Unknown;
 
+        // Every Redis step before the loader (GET, healing a foreign value, the epoch GET) shares one operation timeout.
+        long deadline = _connection.NewDeadline();
+
         // While an invalidation of this key waits for replay, Redis may still hold what it was meant to kill: don't read it.
         if (!_pending.Blocks(key, entry.Groups is not null))
         {
-            var read = await _connection.ExecuteAsync(static (db, k) => db.StringGetLeaseAsync(k), (RedisKey)key, entry.Name).ConfigureAwait(false);
+            var read = await _connection.ExecuteAsync(key, static (db, k) => db.StringGetLeaseAsync(k), (RedisKey)key, entry.Name, deadline).ConfigureAwait(false);
             if (read.IsOk)
             {
                 using var lease = read.Value;
@@ -57,7 +60,7 @@ internal sealed partial class CacheAsideEngine
             }
             else if (read.Status == OperationStatus.DataError)
             {
-                observed = await HealWrongTypeAsync(entry, key, id).ConfigureAwait(false);
+                observed = await HealWrongTypeAsync(entry, key, id, deadline).ConfigureAwait(false);
             }
         }
 
@@ -69,7 +72,7 @@ internal sealed partial class CacheAsideEngine
 
         try
         {
-            return await LoadAsync(entry, key, id, observed, fingerprint, state, loader, started, cancellationToken).ConfigureAwait(false);
+            return await LoadAsync(entry, key, id, observed, fingerprint, state, loader, started, deadline, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -142,11 +145,11 @@ internal sealed partial class CacheAsideEngine
     /// A foreign writer left a list/hash/... at our key. Delete it (only if it is still not a string) before the loader
     /// runs, so any invalidation that lands after the delete also lands after the load began and wins the compare-and-set.
     /// </summary>
-    private async ValueTask<ObservedState> HealWrongTypeAsync<T>(CacheEntry<T> entry, string key, string id)
+    private async ValueTask<ObservedState> HealWrongTypeAsync<T>(CacheEntry<T> entry, string key, string id, long deadline)
     {
         _metrics.Unreadable(entry.Tag);
         Log.WrongTypeEntry(_logger, entry.Name, entry.LogId(id));
-        var deleted = await _connection.ExecuteAsync(static (db, k) => db.ScriptEvaluateAsync(Scripts.DeleteIfNotString, [k]), (RedisKey)key, entry.Name).ConfigureAwait(false);
+        var deleted = await _connection.ExecuteAsync(key, static (db, k) => db.ScriptEvaluateAsync(Scripts.DeleteIfNotString, [k]), (RedisKey)key, entry.Name, deadline).ConfigureAwait(false);
 
         // Not deleted: someone wrote a string there meanwhile (an invalidation's tombstone); load without writing back.
         return deleted.IsOk && (long)deleted.Value == 1 ? ObservedState.Absent : ObservedState.Unknown;

@@ -18,12 +18,13 @@ internal sealed partial class CacheAsideEngine
         TState state,
         Func<TState, CancellationToken, ValueTask<T?>> loader,
         long started,
+        long deadline,
         CancellationToken cancellationToken)
     {
         long? epoch = null;
         if (entry.Groups is { } groups && observed.IsKnown)
         {
-            var read = await _connection.ExecuteAsync(static (db, k) => db.StringGetAsync(k), (RedisKey)groups.EpochKey, entry.Name).ConfigureAwait(false);
+            var read = await _connection.ExecuteAsync(groups.EpochKey, static (db, k) => db.StringGetAsync(k), (RedisKey)groups.EpochKey, entry.Name, deadline).ConfigureAwait(false);
             // Without the epoch the write-back is dropped (RegisterInGroupsAsync needs it), but the observed state is
             // kept: it is what stops this caller from joining a load that began before an invalidation it has seen.
             if (read.IsOk)

@@ -70,6 +70,7 @@ internal sealed partial class CacheAsideEngine
                 ttl is { } t ? (long)t.TotalMilliseconds : 0,
             };
             var written = await _connection.ExecuteAsync(
+                key,
                 static (db, s) => db.ScriptEvaluateAsync(Scripts.CompareAndSet, [s.key], s.args),
                 (key: (RedisKey)key, args),
                 entry.Name).ConfigureAwait(false);
@@ -108,7 +109,7 @@ internal sealed partial class CacheAsideEngine
             return false;
         }
 
-        var epoch = await _connection.ExecuteAsync(static (db, k) => db.StringGetAsync(k), (RedisKey)groups.EpochKey, entry.Name).ConfigureAwait(false);
+        var epoch = await _connection.ExecuteAsync(groups.EpochKey, static (db, k) => db.StringGetAsync(k), (RedisKey)groups.EpochKey, entry.Name).ConfigureAwait(false);
         return epoch.IsOk && ParseEpoch(epoch.Value) == epochBefore;
     }
 
@@ -116,6 +117,7 @@ internal sealed partial class CacheAsideEngine
     private async ValueTask<bool> AddToGroupAsync<T>(CacheEntry<T> entry, GroupIndex<T> groups, string groupId, string id)
     {
         var added = await _connection.ExecuteAsync(
+            groups.SetKey(groupId),
             static (db, s) => db.ScriptEvaluateAsync(Scripts.AddToGroup, [s.setKey], [s.id, s.ttlMs]),
             (setKey: (RedisKey)groups.SetKey(groupId), id: (RedisValue)id, ttlMs: (RedisValue)(long)groups.SetTtl.TotalMilliseconds),
             entry.Name).ConfigureAwait(false);

@@ -38,6 +38,7 @@ internal sealed class TombstoneWrite(string key, TimeSpan ttl, string cacheType,
     public override async ValueTask<bool> ApplyAsync(RedisConnection connection, TimeProvider time)
     {
         var result = await connection.ExecuteAsync(
+            Key,
             static (db, s) => db.StringSetAsync(s.Key, Envelope.NewTombstone(), s.ttl),
             (Key: (RedisKey)Key, ttl),
             CacheType).ConfigureAwait(false);
@@ -57,6 +58,7 @@ internal sealed class ValueWrite(string key, byte[] value, DateTimeOffset expire
         }
 
         var result = await connection.ExecuteAsync(
+            Key,
             static (db, s) => db.StringSetAsync(s.Key, s.value, s.left),
             (Key: (RedisKey)Key, value, left),
             CacheType).ConfigureAwait(false);
@@ -76,6 +78,7 @@ internal sealed class GroupInvalidation<T>(CacheEntry<T> entry, GroupIndex<T> gr
     public override async ValueTask<bool> ApplyAsync(RedisConnection connection, TimeProvider time)
     {
         var bumped = await connection.ExecuteAsync(
+            groups.EpochKey,
             static (db, key) => db.StringIncrementAsync(key),
             (RedisKey)groups.EpochKey,
             CacheType).ConfigureAwait(false);
@@ -85,6 +88,7 @@ internal sealed class GroupInvalidation<T>(CacheEntry<T> entry, GroupIndex<T> gr
         }
 
         var members = await connection.ExecuteAsync(
+            Key,
             static (db, key) => db.SetMembersAsync(key),
             (RedisKey)Key,
             CacheType).ConfigureAwait(false);

@@ -12,6 +12,9 @@ internal enum OperationStatus
     /// <summary>Redis failed, refused or did not answer within the operation timeout.</summary>
     Failed,
 
+    /// <summary>Not attempted: the request's earlier Redis steps used up its operation timeout.</summary>
+    OutOfTime,
+
     /// <summary>Redis answered with an error about the data (a foreign value at our key), not about itself.</summary>
     DataError,
 }
@@ -38,4 +41,6 @@ internal readonly struct OperationResult<T>
     public bool IsOk => Status == OperationStatus.Ok;
 
     public static OperationResult<T> Skipped => new(OperationStatus.Skipped);
+
+    public static OperationResult<T> OutOfTime => new(OperationStatus.OutOfTime);
 }

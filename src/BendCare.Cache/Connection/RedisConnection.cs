@@ -33,6 +33,7 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
     /// <see cref="BendCareCacheOptions.OperationTimeout"/> in all, not that plus scheduling.
     /// </summary>
     private readonly TimeSpan _timerTimeout;
+    private readonly long _timerTimeoutTimestampTicks;
     private volatile IConnectionMultiplexer? _multiplexer;
     private volatile IDatabase? _database;
     private int _multiplexersCreated;
@@ -59,6 +60,7 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
         _factory = factory ?? (static async (config, log) => await ConnectionMultiplexer.ConnectAsync(config, log).ConfigureAwait(false));
         var slack = TimeSpan.FromTicks(Math.Min(TimeSpan.FromMilliseconds(10).Ticks, options.OperationTimeout.Ticks / 10));
         _timerTimeout = options.OperationTimeout - slack;
+        _timerTimeoutTimestampTicks = (long)(_timerTimeout.TotalSeconds * time.TimestampFrequency);
         _breaker = new CircuitBreaker(options.BreakerFailureThreshold, options.BreakerOpenDuration, options.BreakerMaxOpenDuration, time);
         _breaker.StateChanged += OnBreakerStateChanged;
         metrics.ObserveBreakerState(() => _breaker.State);
@@ -107,8 +109,16 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
     /// Runs one Redis operation when the cache is usable, bounded by the operation timeout. The delegate is static and
     /// gets its state passed in, so the hot path allocates no closure.
     /// </summary>
+    /// <param name="route">The key the operation touches: its hash slot tells which server (and breaker) serves it.</param>
+    /// <param name="operation">The Redis call.</param>
+    /// <param name="state">Passed to <paramref name="operation"/>.</param>
+    /// <param name="cacheType">The metrics tag.</param>
+    /// <param name="deadline">
+    /// A <see cref="NewDeadline"/> shared by every step of one request's Redis phase, so the whole phase waits at most
+    /// one operation timeout; 0 = a fresh deadline for this operation alone.
+    /// </param>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<OperationResult<T>> ExecuteAsync<TState, T>(Func<IDatabase, TState, Task<T>> operation, TState state, string cacheType)
+    public async ValueTask<OperationResult<T>> ExecuteAsync<TState, T>(RedisKey route, Func<IDatabase, TState, Task<T>> operation, TState state, string cacheType, long deadline = 0)
     {
         var database = _database;
 
@@ -118,13 +128,24 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
             return OperationResult<T>.Skipped;
         }
 
+        TimeSpan budget = _timerTimeout;
+        if (deadline != 0)
+        {
+            budget = _time.GetElapsedTime(_time.GetTimestamp(), deadline);
+            if (budget <= TimeSpan.Zero)
+            {
+                // The request's earlier steps used its whole budget: not sent, and Redis is not to blame.
+                return OperationResult<T>.OutOfTime;
+            }
+        }
+
         Task<T>? task = null;
         try
         {
             task = operation(database, state);
             T value = task.IsCompleted
                 ? await task.ConfigureAwait(false)
-                : await task.WaitAsync(_timerTimeout, _time).ConfigureAwait(false);
+                : await task.WaitAsync(budget, _time).ConfigureAwait(false);
             _breaker.OnRequestSuccess();
             return new OperationResult<T>(value);
         }
@@ -133,6 +154,9 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
             return new OperationResult<T>(OnOperationFailed(task, ex, cacheType));
         }
     }
+
+    /// <summary>A deadline one operation timeout from now, for a request whose Redis phase has several steps.</summary>
+    public long NewDeadline() => _time.GetTimestamp() + _timerTimeoutTimestampTicks;
 
     private OperationStatus OnOperationFailed(Task? task, Exception exception, string cacheType)
     {
