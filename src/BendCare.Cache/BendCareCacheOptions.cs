@@ -40,8 +40,18 @@ public sealed class BendCareCacheOptions
     /// <summary>Lifetime of cached user basic info. Default 5 minutes.</summary>
     public TimeSpan UserBasicTtl { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>Lifetime of a cached "blacklisted" answer; shorter when the token expires sooner. Default 1 hour.</summary>
+    /// <summary>
+    /// The longest a blacklisting lives in the cache. Default 1 hour. A blacklisting lives until the token's expiry
+    /// plus <see cref="TokenClockSkew"/> when that is sooner, but never shorter than <see cref="TokenNotBlacklistedTtl"/>
+    /// plus 30 seconds, so that no "not blacklisted" answer loaded before it can be written back after it expired.
+    /// </summary>
     public TimeSpan TokenBlacklistedTtl { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// How long past its expiry token validation still accepts a token: JwtBearer's <c>ClockSkew</c>, 5 minutes by
+    /// default. A blacklisting covers the token at least until its expiry plus this. Default 5 minutes.
+    /// </summary>
+    public TimeSpan TokenClockSkew { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Lifetime of a cached "not blacklisted" answer. Default 1 minute.</summary>
     public TimeSpan TokenNotBlacklistedTtl { get; set; } = TimeSpan.FromMinutes(1);
@@ -91,7 +101,8 @@ public sealed class BendCareCacheOptions
 
     /// <summary>
     /// How many invalidations and blacklistings issued while Redis is unreachable are remembered (per key, last one
-    /// wins) for replay. Default 100 000. Past it the oldest are dropped and an error is logged.
+    /// wins) for replay. Default 100 000. Past it a new one is not remembered: it is reported as dropped (an Error log
+    /// line and the <c>bendcare.cache.invalidations</c> counter's <c>dropped</c> outcome), and the remembered ones are kept.
     /// </summary>
     public int MaxPendingInvalidations { get; set; } = 100_000;
 

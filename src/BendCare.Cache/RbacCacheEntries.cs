@@ -7,9 +7,6 @@ namespace BendCare.Cache;
 /// <summary>The five cache types as data: key pattern, TTL policy, serializer, log lines, groups.</summary>
 internal sealed class RbacCacheEntries
 {
-    /// <summary>Members of a role's set outlive any user context by this margin (a slow load still finds its set).</summary>
-    private static readonly TimeSpan GroupSetMargin = TimeSpan.FromMinutes(10);
-
     public RbacCacheEntries(BendCareCacheOptions options)
     {
         string prefix = options.KeyPrefix;
@@ -21,7 +18,7 @@ internal sealed class RbacCacheEntries
         {
             // Role edits reach user contexts through these sets; see docs/freshness.md.
             Groups = new GroupIndex<UserContext>(
-                prefix + "rbac_epoch", prefix + "role_users:", userContextTtl + userContextTtl + GroupSetMargin, static c => c.RoleIds, static c => c.UserId),
+                prefix + "rbac_epoch", prefix + "role_users:", userContextTtl + userContextTtl + CacheEntry<UserContext>.MustWinMargin, static c => c.RoleIds, static c => c.UserId),
         };
 
         var roleTtl = options.RolePermissionsTtl;
@@ -38,6 +35,10 @@ internal sealed class RbacCacheEntries
             "token_bl", prefix + "token_bl:", json.Boolean, Max(blacklisted, notBlacklisted), (v, _) => v ? blacklisted : notBlacklisted, Log.TokenBlacklistHit, Log.TokenBlacklistMiss)
         {
             RedactIdInLogs = true,
+
+            // A "not blacklisted" answer loaded longer ago than it may live is not written back; so a blacklisting must
+            // outlive only that horizon (plus the margin), however soon the token expires. See docs/freshness.md.
+            WriteBackHorizon = notBlacklisted,
         };
 
         var jwtTtl = options.JwtPayloadTtl;

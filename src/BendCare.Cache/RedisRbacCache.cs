@@ -9,8 +9,6 @@ namespace BendCare.Cache;
 /// </summary>
 public sealed class RedisRbacCache : IRbacCache
 {
-    private static readonly TimeSpan MinBlacklistLifetime = TimeSpan.FromSeconds(1);
-
     private readonly CacheAsideEngine _engine;
     private readonly RbacCacheEntries _entries;
     private readonly BendCareCacheOptions _options;
@@ -39,14 +37,14 @@ public sealed class RedisRbacCache : IRbacCache
     {
         ArgumentNullException.ThrowIfNull(context);
         IdValidator.Validate(context.UserId, nameof(context));
-        return _engine.SetAsync(_entries.UserContext, context.UserId, context, null);
+        return _engine.SetAsync(_entries.UserContext, context.UserId, context, null, cancellationToken);
     }
 
     /// <inheritdoc/>
     public ValueTask InvalidateUserContextAsync(string userId, CancellationToken cancellationToken = default)
     {
         IdValidator.Validate(userId, nameof(userId));
-        return _engine.InvalidateAsync(_entries.UserContext, userId);
+        return _engine.InvalidateAsync(_entries.UserContext, userId, cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -59,7 +57,7 @@ public sealed class RedisRbacCache : IRbacCache
             IdValidator.Validate(id, nameof(userIds));
         }
 
-        return _engine.InvalidateManyAsync(_entries.UserContext, ids);
+        return _engine.InvalidateManyAsync(_entries.UserContext, ids, cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -75,15 +73,15 @@ public sealed class RedisRbacCache : IRbacCache
     {
         ArgumentNullException.ThrowIfNull(permissions);
         IdValidator.Validate(permissions.RoleId, nameof(permissions));
-        return _engine.SetAsync(_entries.RolePermissions, permissions.RoleId, permissions, null);
+        return _engine.SetAsync(_entries.RolePermissions, permissions.RoleId, permissions, null, cancellationToken);
     }
 
     /// <inheritdoc/>
     public async ValueTask InvalidateRolePermissionsAsync(string roleId, CancellationToken cancellationToken = default)
     {
         IdValidator.Validate(roleId, nameof(roleId));
-        var role = _engine.InvalidateAsync(_entries.RolePermissions, roleId);
-        var users = _engine.InvalidateGroupAsync(_entries.UserContext, roleId, roleId);
+        var role = _engine.InvalidateAsync(_entries.RolePermissions, roleId, cancellationToken);
+        var users = _engine.InvalidateGroupAsync(_entries.UserContext, roleId, roleId, cancellationToken);
         await role.ConfigureAwait(false);
         await users.ConfigureAwait(false);
     }
@@ -101,14 +99,14 @@ public sealed class RedisRbacCache : IRbacCache
     {
         ArgumentNullException.ThrowIfNull(user);
         IdValidator.Validate(user.UserId, nameof(user));
-        return _engine.SetAsync(_entries.UserBasic, user.UserId, user, null);
+        return _engine.SetAsync(_entries.UserBasic, user.UserId, user, null, cancellationToken);
     }
 
     /// <inheritdoc/>
     public ValueTask InvalidateUserBasicAsync(string userId, CancellationToken cancellationToken = default)
     {
         IdValidator.Validate(userId, nameof(userId));
-        return _engine.InvalidateAsync(_entries.UserBasic, userId);
+        return _engine.InvalidateAsync(_entries.UserBasic, userId, cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -123,16 +121,18 @@ public sealed class RedisRbacCache : IRbacCache
     public async ValueTask BlacklistTokenAsync(string tokenId, DateTimeOffset? tokenExpiresAt, CancellationToken cancellationToken = default)
     {
         IdValidator.Validate(tokenId, nameof(tokenId));
+
+        // Cover the token for as long as validation still accepts it (its expiry plus the clock skew JwtBearer allows),
+        // capped by the option; the engine lengthens it to outlive every write-back it must beat, however soon the
+        // token expires (see docs/freshness.md).
         var lifetime = _options.TokenBlacklistedTtl;
-        if (tokenExpiresAt is { } expiresAt && expiresAt - _time.GetUtcNow() < lifetime)
+        if (tokenExpiresAt is { } expiresAt && expiresAt + _options.TokenClockSkew - _time.GetUtcNow() is var accepted && accepted < lifetime)
         {
-            // An expired token is rejected anyway; keep a short entry so a check in flight still loses.
-            var left = expiresAt - _time.GetUtcNow();
-            lifetime = left > MinBlacklistLifetime ? left : MinBlacklistLifetime;
+            lifetime = accepted;
         }
 
-        var blacklist = _engine.SetMustWinAsync(_entries.TokenBlacklist, tokenId, true, lifetime);
-        var payload = _engine.InvalidateAsync(_entries.JwtPayload, tokenId);
+        var blacklist = _engine.SetMustWinAsync(_entries.TokenBlacklist, tokenId, true, lifetime, cancellationToken);
+        var payload = _engine.InvalidateAsync(_entries.JwtPayload, tokenId, cancellationToken);
         await blacklist.ConfigureAwait(false);
         await payload.ConfigureAwait(false);
     }
@@ -159,7 +159,7 @@ public sealed class RedisRbacCache : IRbacCache
     {
         ArgumentNullException.ThrowIfNull(payload);
         IdValidator.Validate(payload.TokenId, nameof(payload));
-        return _engine.SetAsync(_entries.JwtPayload, payload.TokenId, payload, null);
+        return _engine.SetAsync(_entries.JwtPayload, payload.TokenId, payload, null, cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -168,14 +168,14 @@ public sealed class RedisRbacCache : IRbacCache
         ArgumentNullException.ThrowIfNull(payload);
         IdValidator.Validate(payload.TokenId, nameof(payload));
         ArgumentException.ThrowIfNullOrEmpty(rawToken);
-        return _engine.SetAsync(_entries.JwtPayload, payload.TokenId, payload, Envelope.Fingerprint(rawToken));
+        return _engine.SetAsync(_entries.JwtPayload, payload.TokenId, payload, Envelope.Fingerprint(rawToken), cancellationToken);
     }
 
     /// <inheritdoc/>
     public ValueTask InvalidateJwtPayloadAsync(string tokenId, CancellationToken cancellationToken = default)
     {
         IdValidator.Validate(tokenId, nameof(tokenId));
-        return _engine.InvalidateAsync(_entries.JwtPayload, tokenId);
+        return _engine.InvalidateAsync(_entries.JwtPayload, tokenId, cancellationToken);
     }
 
     /// <inheritdoc/>

@@ -149,21 +149,24 @@ public sealed class DisabledModeTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task Loader_receives_the_callers_cancellation_token()
+    public async Task Loader_token_is_cancelled_when_its_only_caller_cancels()
     {
         using var cts = new CancellationTokenSource();
-        CancellationToken seen = default;
+        var entered = new TaskCompletionSource<CancellationToken>(TaskCreationOptions.RunContinuationsAsynchronously);
+        async ValueTask<UserContext?> Loader(CancellationToken ct)
+        {
+            entered.SetResult(ct);
+            await Task.Delay(Timeout.Infinite, ct);
+            return null;
+        }
 
-        await Cache.GetUserContextAsync(
-            "user-1",
-            ct =>
-            {
-                seen = ct;
-                return ValueTask.FromResult<UserContext?>(null);
-            },
-            cts.Token);
+        var call = Cache.GetUserContextAsync("user-1", Loader, cts.Token).AsTask();
+        var seen = await entered.Task;
+        Assert.False(seen.IsCancellationRequested);
+        await cts.CancelAsync();
 
-        Assert.Equal(cts.Token, seen);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+        Assert.True(seen.IsCancellationRequested);
     }
 
     [Fact]
@@ -476,15 +479,19 @@ public sealed class DisabledModeTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task When_the_leaders_caller_cancels_a_follower_runs_its_own_load()
+    public async Task When_the_leaders_caller_cancels_the_follower_still_gets_the_shared_load()
     {
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         int calls = 0;
         var value = Samples.UserContext();
+        CancellationToken loaderToken = default;
         async ValueTask<UserContext?> Loader(CancellationToken ct)
         {
             Interlocked.Increment(ref calls);
-            await gate.Task.WaitAsync(ct);
+            loaderToken = ct;
+
+            // A database driver that throws its own exception when cancelled, not OperationCanceledException.
+            await gate.Task.WaitAsync(ct).ContinueWith(t => t.IsCanceled ? throw new InvalidOperationException("driver: query cancelled") : t, TaskScheduler.Default).Unwrap();
             return value;
         }
 
@@ -494,9 +501,40 @@ public sealed class DisabledModeTests : IAsyncDisposable
         await leaderCts.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => leader);
+        Assert.False(loaderToken.IsCancellationRequested);
         gate.SetResult();
         Assert.Same(value, await follower);
-        Assert.Equal(2, calls);
+        Assert.Equal(1, calls);
+    }
+
+    [Fact]
+    public async Task The_shared_load_is_cancelled_only_when_every_caller_has_cancelled()
+    {
+        var entered = new TaskCompletionSource<CancellationToken>(TaskCreationOptions.RunContinuationsAsynchronously);
+        async ValueTask<UserContext?> Loader(CancellationToken ct)
+        {
+            entered.TrySetResult(ct);
+            await Task.Delay(Timeout.Infinite, ct);
+            return null;
+        }
+
+        var callers = Enumerable.Range(0, 10).Select(_ => new CancellationTokenSource()).ToArray();
+        var calls = callers.Select(c => Cache.GetUserContextAsync("user-1", Loader, c.Token).AsTask()).ToArray();
+        var loaderToken = await entered.Task;
+        for (int i = 0; i < callers.Length - 1; i++)
+        {
+            await callers[i].CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => calls[i]);
+            Assert.False(loaderToken.IsCancellationRequested);
+        }
+
+        await callers[^1].CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => calls[^1]);
+        Assert.True(loaderToken.IsCancellationRequested);
+        foreach (var c in callers)
+        {
+            c.Dispose();
+        }
     }
 
     public ValueTask DisposeAsync() => _provider.DisposeAsync();

@@ -68,7 +68,7 @@ public class RbacCacheEntriesTests
         Assert.Equal("bcos:dev:role_users:r-1", groups.SetKey("r-1"));
         Assert.Equal(context.RoleIds, groups.GroupsOf(context));
         Assert.Equal("u-1", groups.IdOf(context));
-        Assert.True(groups.SetTtl > 2 * new BendCareCacheOptions().UserContextTtl);
+        Assert.True(groups.MemberLifetime > 2 * new BendCareCacheOptions().UserContextTtl);
     }
 
     [Fact]

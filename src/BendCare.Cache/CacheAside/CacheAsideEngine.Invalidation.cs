@@ -1,3 +1,4 @@
+using BendCare.Cache.Diagnostics;
 using BendCare.Cache.Serialization;
 
 namespace BendCare.Cache.CacheAside;
@@ -6,37 +7,35 @@ internal sealed partial class CacheAsideEngine
 {
     /// <summary>
     /// Replaces the key's value with a unique tombstone, so no load that began earlier can write back. When Redis is
-    /// unreachable the tombstone is remembered and replayed; the caller waits at most the operation timeout (a role
-    /// invalidation: three awaited steps, so at most three times it).
+    /// unreachable the tombstone is remembered and replayed; the caller waits at most the operation timeout.
     /// </summary>
-    public ValueTask InvalidateAsync<T>(CacheEntry<T> entry, string id)
-    {
-        string key = entry.Key(id);
-        ForgetFlight(key);
-        return ApplyOrRememberAsync(new TombstoneWrite(key, entry.MaxTtl, entry.Name, entry.LogId(id)));
-    }
+    /// <param name="entry">The cache type.</param>
+    /// <param name="id">The validated id.</param>
+    /// <param name="cancellationToken">Ends the caller's wait only: the write is applied or remembered regardless.</param>
+    public ValueTask InvalidateAsync<T>(CacheEntry<T> entry, string id, CancellationToken cancellationToken) =>
+        WaitAsync(InvalidateCoreAsync(entry, id), cancellationToken);
 
     /// <summary>Invalidates many keys at once: one single-key command each, all in flight together (pipelined).</summary>
-    public async ValueTask InvalidateManyAsync<T>(CacheEntry<T> entry, IReadOnlyList<string> ids)
+    public ValueTask InvalidateManyAsync<T>(CacheEntry<T> entry, IReadOnlyList<string> ids, CancellationToken cancellationToken)
     {
-        var writes = new Task[ids.Count];
+        var writes = new Task<InvalidationOutcome>[ids.Count];
         for (int i = 0; i < ids.Count; i++)
         {
-            writes[i] = InvalidateAsync(entry, ids[i]).AsTask();
+            writes[i] = InvalidateCoreAsync(entry, ids[i]).AsTask();
         }
 
-        await Task.WhenAll(writes).ConfigureAwait(false);
+        return WaitAsync(new ValueTask(Task.WhenAll(writes)), cancellationToken);
     }
 
     /// <summary>
-    /// Invalidates every value belonging to a group: bumps the epoch (loads in flight drop their write-back), then
+    /// Invalidates every value belonging to a group: moves the epoch on (loads in flight drop their write-back), then
     /// tombstones every member the group's set lists. See docs/freshness.md.
     /// </summary>
-    public ValueTask InvalidateGroupAsync<T>(CacheEntry<T> entry, string groupId, string logId)
+    public ValueTask InvalidateGroupAsync<T>(CacheEntry<T> entry, string groupId, string logId, CancellationToken cancellationToken)
     {
         var groups = entry.Groups ?? throw new InvalidOperationException($"{entry.Name} values do not belong to groups.");
         ForgetFlights<T>();
-        return ApplyOrRememberAsync(new GroupInvalidation<T>(entry, groups, groupId, logId));
+        return WaitAsync(ApplyOrRememberAsync(new GroupInvalidation<T>(entry, groups, groupId, logId)), cancellationToken);
     }
 
     /// <summary>
@@ -44,73 +43,151 @@ internal sealed partial class CacheAsideEngine
     /// key's state, so loads in flight lose their compare-and-set. If Redis is unreachable a tombstone is remembered
     /// instead of the value: replaying a value later could overwrite something newer.
     /// </summary>
-    public async ValueTask SetAsync<T>(CacheEntry<T> entry, string id, T value, byte[]? fingerprint)
-    {
-        string key = entry.Key(id);
-        ForgetFlight(key);
-        TimeSpan? ttl = entry.TtlFor(value, _time.GetUtcNow());
-        if (ttl is not { } lifetime || lifetime <= TimeSpan.Zero)
-        {
-            // Not cacheable (an expired token's payload): make sure nothing older is served either.
-            await InvalidateAsync(entry, id).ConfigureAwait(false);
-            return;
-        }
-
-        var bytes = Envelope.WriteValue(value, entry.TypeInfo, fingerprint);
-        if (entry.Groups is { } groups)
-        {
-            // A value a group invalidation cannot find must not be written: if any registration fails, invalidate instead.
-            var groupIds = groups.GroupsOf(value);
-            var adds = new Task<bool>[groupIds.Count];
-            for (int i = 0; i < adds.Length; i++)
-            {
-                adds[i] = AddToGroupAsync(entry, groups, groupIds[i], id).AsTask();
-            }
-
-            if (!(await Task.WhenAll(adds).ConfigureAwait(false)).All(static added => added))
-            {
-                await InvalidateAsync(entry, id).ConfigureAwait(false);
-                return;
-            }
-        }
-
-        var write = new ValueWrite(key, bytes, _time.GetUtcNow() + lifetime, entry.Name, entry.LogId(id));
-        if (!await write.ApplyAsync(_connection, _time).ConfigureAwait(false))
-        {
-            Remember(new TombstoneWrite(key, entry.MaxTtl, entry.Name, entry.LogId(id)));
-        }
-    }
+    public ValueTask SetAsync<T>(CacheEntry<T> entry, string id, T value, byte[]? fingerprint, CancellationToken cancellationToken) =>
+        WaitAsync(SetCoreAsync(entry, id, value, fingerprint), cancellationToken);
 
     /// <summary>
     /// Writes a value that must win over everything in flight and must survive an outage (a blacklisting): applied
-    /// now, or remembered with its absolute expiry and replayed.
+    /// now, or remembered with its absolute expiry and replayed. It lives at least <see cref="CacheEntry{T}.MustWinLifetime"/>.
     /// </summary>
-    public ValueTask SetMustWinAsync<T>(CacheEntry<T> entry, string id, T value, TimeSpan lifetime)
+    public ValueTask SetMustWinAsync<T>(CacheEntry<T> entry, string id, T value, TimeSpan lifetime, CancellationToken cancellationToken)
     {
         string key = entry.Key(id);
         ForgetFlight(key);
+        if (lifetime < entry.MustWinLifetime)
+        {
+            lifetime = entry.MustWinLifetime;
+        }
+
         var bytes = Envelope.WriteValue(value, entry.TypeInfo, fingerprint: default);
-        return ApplyOrRememberAsync(new ValueWrite(key, bytes, _time.GetUtcNow() + lifetime, entry.Name, entry.LogId(id)));
+        return WaitAsync(ApplyOrRememberAsync(new ValueWrite(key, bytes, _time.GetUtcNow() + lifetime, entry.Name, entry.LogId(id))), cancellationToken);
     }
 
-    private async ValueTask ApplyOrRememberAsync(PendingWrite write)
+    private ValueTask<InvalidationOutcome> InvalidateCoreAsync<T>(CacheEntry<T> entry, string id)
+    {
+        string key = entry.Key(id);
+        ForgetFlight(key);
+        return ApplyOrRememberAsync(new TombstoneWrite(key, entry.MustWinLifetime, entry.Name, entry.LogId(id)));
+    }
+
+    private async ValueTask<InvalidationOutcome> SetCoreAsync<T>(CacheEntry<T> entry, string id, T value, byte[]? fingerprint)
+    {
+        string key = entry.Key(id);
+        ForgetFlight(key);
+        TimeSpan? ttl = CacheableTtl(entry.TtlFor(value, _time.GetUtcNow()));
+        if (ttl is not { } lifetime)
+        {
+            // Not cacheable (an expired token's payload): make sure nothing older is served either.
+            return await InvalidateCoreAsync(entry, id).ConfigureAwait(false);
+        }
+
+        var bytes = Envelope.WriteValue(value, entry.TypeInfo, fingerprint);
+        if (entry.Groups is { } groups && !await RegisterInGroupsAsync(entry, groups, id, value).ConfigureAwait(false))
+        {
+            // A value a group invalidation cannot find must not be written: invalidate instead.
+            return await InvalidateCoreAsync(entry, id).ConfigureAwait(false);
+        }
+
+        var write = new ValueWrite(key, bytes, _time.GetUtcNow() + lifetime, entry.Name, entry.LogId(id));
+        if (IsDisposed)
+        {
+            return Dropped(write, "the cache is disposed");
+        }
+
+        if ((await write.ApplyAsync(_connection, _time, _logger).ConfigureAwait(false)).Count == 0)
+        {
+            return Outcome(write, InvalidationOutcome.Applied);
+        }
+
+        var tombstone = new TombstoneWrite(key, entry.MustWinLifetime, entry.Name, entry.LogId(id));
+        return _pending.Remember(tombstone) ? Outcome(tombstone, InvalidationOutcome.Remembered) : Dropped(tombstone, "too many invalidations remembered");
+    }
+
+    private async ValueTask<InvalidationOutcome> ApplyOrRememberAsync(PendingWrite write)
     {
         if (!_connection.IsEnabled)
         {
-            return;
+            return InvalidationOutcome.Disabled;
         }
 
-        if (!await write.ApplyAsync(_connection, _time).ConfigureAwait(false))
+        if (IsDisposed)
         {
-            Remember(write);
+            return Dropped(write, "the cache is disposed");
         }
+
+        var left = await write.ApplyAsync(_connection, _time, _logger).ConfigureAwait(false);
+        if (left.Count == 0)
+        {
+            return Outcome(write, InvalidationOutcome.Applied);
+        }
+
+        bool remembered = true;
+        foreach (var step in left)
+        {
+            remembered &= _pending.Remember(step);
+        }
+
+        return remembered ? Outcome(write, InvalidationOutcome.Remembered) : Dropped(write, "too many invalidations remembered");
     }
 
-    private void Remember(PendingWrite write)
+    private InvalidationOutcome Outcome(PendingWrite write, InvalidationOutcome outcome)
     {
-        if (_connection.IsEnabled)
+        _metrics.Invalidation(write.CacheType, outcome);
+        if (outcome == InvalidationOutcome.Applied)
         {
-            _pending.Remember(write);
+            Log.InvalidationApplied(_logger, write.CacheType, write.LogId);
         }
+
+        return outcome;
     }
+
+    private InvalidationOutcome Dropped(PendingWrite write, string reason)
+    {
+        _metrics.Invalidation(write.CacheType, InvalidationOutcome.Dropped);
+        Log.InvalidationDropped(_logger, write.CacheType, write.LogId, reason);
+        return InvalidationOutcome.Dropped;
+    }
+
+    /// <summary>
+    /// The write goes on whatever the token does — the database has changed already, so it is applied or remembered —
+    /// and the token only ends the caller's wait for it.
+    /// </summary>
+    private static ValueTask WaitAsync(ValueTask<InvalidationOutcome> write, CancellationToken cancellationToken)
+    {
+        if (write.IsCompletedSuccessfully)
+        {
+            return default;
+        }
+
+        return WaitAsync(new ValueTask(write.AsTask()), cancellationToken);
+    }
+
+    private static ValueTask WaitAsync(ValueTask write, CancellationToken cancellationToken)
+    {
+        if (write.IsCompletedSuccessfully || !cancellationToken.CanBeCanceled)
+        {
+            return write;
+        }
+
+        return new ValueTask(write.AsTask().WaitAsync(cancellationToken));
+    }
+
+    /// <summary>A TTL Redis can take: under a millisecond would be sent as <c>PX 0</c>, which the server refuses.</summary>
+    private static TimeSpan? CacheableTtl(TimeSpan? ttl) => ttl >= TimeSpan.FromMilliseconds(1) ? ttl : null;
+}
+
+/// <summary>What became of an invalidation, a blacklisting or a set (the <c>outcome</c> tag of <c>bendcare.cache.invalidations</c>).</summary>
+internal enum InvalidationOutcome
+{
+    /// <summary>Written to Redis before the call returned.</summary>
+    Applied,
+
+    /// <summary>Redis could not be reached: remembered and replayed when it answers again; the key is not read meanwhile.</summary>
+    Remembered,
+
+    /// <summary>Neither applied nor remembered (the cache is disposed, or too many invalidations are remembered): logged as an error.</summary>
+    Dropped,
+
+    /// <summary>The cache is disabled (no <c>REDIS_HOST</c>): nothing to invalidate.</summary>
+    Disabled,
 }

@@ -1,4 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
 using BendCare.Cache.Connection;
+using BendCare.Cache.Diagnostics;
 using StackExchange.Redis;
 
 namespace BendCare.Cache.CacheAside;
@@ -24,85 +26,139 @@ internal sealed partial class CacheAsideEngine
         long? epoch = null;
         if (entry.Groups is { } groups && observed.IsKnown)
         {
-            var read = await _connection.ExecuteAsync(groups.EpochKey, static (db, k) => db.StringGetAsync(k), (RedisKey)groups.EpochKey, entry.Name, deadline).ConfigureAwait(false);
-            // Without the epoch the write-back is dropped (RegisterInGroupsAsync needs it), but the observed state is
-            // kept: it is what stops this caller from joining a load that began before an invalidation it has seen.
-            if (read.IsOk)
-            {
-                epoch = ParseEpoch(read.Value);
-            }
+            // Without the epoch the write-back is dropped and the flight is not shared, but the observed state is kept.
+            epoch = await ReadEpochAsync(entry, groups, deadline).ConfigureAwait(false);
         }
+
+        // A flight may be shared only when what its leader saw proves that no invalidation came between its start and
+        // a joiner's: the same stored bytes (every invalidation writes a new tombstone) and, for grouped types, the same
+        // epoch. A caller that could not read Redis sees nothing of other instances' invalidations, so it never joins
+        // and is never joined — except with the cache disabled, where no instance has anything to invalidate.
+        bool shareable = _connection.IsEnabled
+            ? observed.IsKnown && (entry.Groups is null || epoch is not null)
+            : true;
 
         while (true)
         {
-            // Join a flight only when its leader saw exactly what we saw: a caller that already sees an invalidation
-            // (a new tombstone, a new epoch) must not receive a value loaded before it.
-            if (_flights.TryGetValue(key, out var existing) && existing is Flight<T> flight && flight.Matches(observed, epoch, fingerprint))
+            object? existing = null;
+            if (shareable
+                && _flights.TryGetValue(key, out existing)
+                && existing is Flight<T> flight
+                && flight.Matches(observed, epoch, fingerprint)
+                && flight.TryJoin())
             {
-                try
-                {
-                    flight.Join();
-                    return await flight.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && flight.Task.IsCanceled)
-                {
-                    // The leader's caller gave up, not us: lead a flight of our own.
-                    _flights.TryRemove(new KeyValuePair<string, object>(key, flight));
-                    continue;
-                }
+                return await flight.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            var mine = new Flight<T>(observed, epoch, fingerprint);
-            bool installed = existing is null ? _flights.TryAdd(key, mine) : _flights.TryUpdate(key, mine, existing);
-            if (!installed)
+            var mine = new Flight<T>(observed, epoch, fingerprint, started);
+            if (shareable && !(existing is null ? _flights.TryAdd(key, mine) : _flights.TryUpdate(key, mine, existing)))
             {
                 continue;
             }
 
-            return await LeadAsync(entry, key, id, mine, state, loader, started, cancellationToken).ConfigureAwait(false);
+            _ = RunFlightAsync(entry, key, id, mine, state, loader, shareable);
+            return await mine.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private async ValueTask<T?> LeadAsync<T, TState>(
+    /// <summary>
+    /// Runs the loader for every caller of the flight under the flight's own token, which is cancelled only when every
+    /// caller has given up: one caller cancelling never cancels the load for the others.
+    /// </summary>
+    private async Task RunFlightAsync<T, TState>(
         CacheEntry<T> entry,
         string key,
         string id,
         Flight<T> flight,
         TState state,
         Func<TState, CancellationToken, ValueTask<T?>> loader,
-        long started,
-        CancellationToken cancellationToken)
+        bool shared)
     {
         T? value;
         try
         {
             _metrics.LoaderCall(entry.Tag);
-            value = await loader(state, cancellationToken).ConfigureAwait(false);
+            value = await loader(state, flight.Token).ConfigureAwait(false);
             flight.SetResult(value);
         }
-        catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException ex) when (flight.Token.IsCancellationRequested)
         {
-            // Our caller gave up; followers that did not will lead a load of their own.
-            flight.SetCanceled(ex.CancellationToken);
-            throw;
+            // Every caller gave up: nobody is waiting for this value.
+            flight.SetCanceled(ex);
+            return;
         }
         catch (Exception ex)
         {
             // The database is the source of truth: its exceptions reach every waiting caller unchanged.
             flight.SetException(ex);
-            throw;
+            return;
         }
         finally
         {
-            _flights.TryRemove(new KeyValuePair<string, object>(key, flight));
+            if (shared)
+            {
+                _flights.TryRemove(new KeyValuePair<string, object>(key, flight));
+            }
         }
 
         if (flight.Observed.IsKnown && (value is not null || flight.Observed.IsUnreadable))
         {
-            ScheduleWriteBack(entry, key, id, flight, value, started);
+            ScheduleWriteBack(entry, key, id, flight, value);
+        }
+    }
+
+    /// <summary>
+    /// Reads the group epoch. A value that is not an integer (a foreign writer) is unknown — no write-back, no shared
+    /// flight — and is healed in the background by moving the epoch on, which makes every load in flight drop too.
+    /// </summary>
+    private async ValueTask<long?> ReadEpochAsync<T>(CacheEntry<T> entry, GroupIndex<T> groups, long deadline)
+    {
+        var read = await _connection.ExecuteAsync(groups.EpochKey, static (db, k) => db.StringGetAsync(k), (RedisKey)groups.EpochKey, entry.Name, deadline).ConfigureAwait(false);
+        if (read.IsOk)
+        {
+            if (read.Value.IsNull)
+            {
+                return 0;
+            }
+
+            if (read.Value.TryParse(out long epoch))
+            {
+                return epoch;
+            }
+        }
+        else if (read.Status != OperationStatus.DataError)
+        {
+            return null;
         }
 
-        return value;
+        HealEpochInBackground(entry, groups);
+        return null;
+    }
+
+    private void HealEpochInBackground<T>(CacheEntry<T> entry, GroupIndex<T> groups)
+    {
+        if (Interlocked.Exchange(ref _healingEpoch, 1) == 1)
+        {
+            return;
+        }
+
+        _metrics.Unreadable(entry.Tag);
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                // The same write a role edit makes first: it replaces anything that is not an integer.
+                var left = await new GroupInvalidation<T>(entry, groups, "", "epoch").BumpEpochOnlyAsync(_connection, _logger).ConfigureAwait(false);
+                if (!left)
+                {
+                    Log.BackgroundOperationFailed(_logger, "heal epoch", "Redis did not answer");
+                }
+            }
+            finally
+            {
+                Volatile.Write(ref _healingEpoch, 0);
+            }
+        });
     }
 
     /// <summary>Forgets in-flight loads of a key so callers arriving after an invalidation start a fresh one.</summary>
@@ -123,24 +179,26 @@ internal sealed partial class CacheAsideEngine
     /// <summary>How many callers wait on the in-flight load of a key, the leader not counted; -1 when none is in flight.</summary>
     internal int FollowersOf(string key) => _flights.TryGetValue(key, out var flight) && flight is IFlight f ? f.Followers : -1;
 
-    private static long ParseEpoch(RedisValue value) => value.IsNull ? 0 : (long)value;
-
     /// <summary>One loader call shared by concurrent callers, with the state its leader observed before loading.</summary>
     private interface IFlight
     {
         int Followers { get; }
     }
 
+    [SuppressMessage("Reliability", "CA1001:Types that own disposable fields should be disposable", Justification = "The source has no timer and its wait handle is never created; a late waiter may still cancel it after the load ended, so it is left to the GC.")]
     private sealed class Flight<T> : IFlight
     {
         private readonly TaskCompletionSource<T?> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly CancellationTokenSource _everyoneGaveUp = new();
+        private int _waiters = 1;
         private int _followers;
 
-        public Flight(ObservedState observed, long? epoch, byte[]? fingerprint)
+        public Flight(ObservedState observed, long? epoch, byte[]? fingerprint, long started)
         {
             Observed = observed;
             Epoch = epoch;
             Fingerprint = fingerprint;
+            Started = started;
         }
 
         public ObservedState Observed { get; }
@@ -149,27 +207,75 @@ internal sealed partial class CacheAsideEngine
 
         public byte[]? Fingerprint { get; }
 
-        public Task<T?> Task => _completion.Task;
+        /// <summary>When the leader's call began (before its Redis read): the write-back horizon counts from here.</summary>
+        public long Started { get; }
+
+        /// <summary>Passed to the loader: cancelled only once every caller of the flight has given up.</summary>
+        public CancellationToken Token => _everyoneGaveUp.Token;
 
         /// <summary>Callers that joined this flight (tests order races on it instead of sleeping).</summary>
         public int Followers => Volatile.Read(ref _followers);
-
-        public void Join() => Interlocked.Increment(ref _followers);
 
         public bool Matches(ObservedState observed, long? epoch, byte[]? fingerprint) =>
             Observed.Equals(observed)
             && Epoch == epoch
             && (Fingerprint is null ? fingerprint is null : fingerprint is not null && Fingerprint.AsSpan().SequenceEqual(fingerprint));
 
+        /// <summary>Joins unless every caller has given up already (the load is being cancelled).</summary>
+        public bool TryJoin()
+        {
+            int waiters = Volatile.Read(ref _waiters);
+            while (waiters > 0)
+            {
+                int seen = Interlocked.CompareExchange(ref _waiters, waiters + 1, waiters);
+                if (seen == waiters)
+                {
+                    Interlocked.Increment(ref _followers);
+                    return true;
+                }
+
+                waiters = seen;
+            }
+
+            return false;
+        }
+
+        /// <summary>Waits for the shared value; the caller's token ends this caller's wait only.</summary>
+        public async ValueTask<T?> WaitAsync(CancellationToken cancellationToken)
+        {
+            if (!cancellationToken.CanBeCanceled)
+            {
+                return await _completion.Task.ConfigureAwait(false);
+            }
+
+            try
+            {
+                return await _completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !_completion.Task.IsCompleted)
+            {
+                if (Interlocked.Decrement(ref _waiters) == 0)
+                {
+                    _everyoneGaveUp.Cancel();
+                }
+
+                throw;
+            }
+        }
+
         public void SetResult(T? value) => _completion.TrySetResult(value);
 
-        public void SetCanceled(CancellationToken token) => _completion.TrySetCanceled(token);
+        public void SetCanceled(OperationCanceledException exception)
+        {
+            _completion.TrySetCanceled(exception.CancellationToken);
+            _ = _completion.Task.Exception;
+        }
 
         public void SetException(Exception exception)
         {
             _completion.TrySetException(exception);
 
-            // Followers may be gone; the leader rethrows it anyway, so the task's fault counts as observed.
+            // Followers may be gone; the task's fault counts as observed.
             _ = _completion.Task.Exception;
         }
     }

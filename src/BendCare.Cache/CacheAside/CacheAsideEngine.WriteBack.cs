@@ -6,7 +6,7 @@ namespace BendCare.Cache.CacheAside;
 
 internal sealed partial class CacheAsideEngine
 {
-    private void ScheduleWriteBack<T>(CacheEntry<T> entry, string key, string id, Flight<T> flight, T? value, long started)
+    private void ScheduleWriteBack<T>(CacheEntry<T> entry, string key, string id, Flight<T> flight, T? value)
     {
         if (Interlocked.Increment(ref _pendingWriteBacks) > _maxPendingWriteBacks)
         {
@@ -16,7 +16,7 @@ internal sealed partial class CacheAsideEngine
         }
 
         // The caller has its value already; the write happens on the thread pool.
-        _ = Task.Run(() => WriteBackAsync(entry, key, id, flight, value, started));
+        _ = Task.Run(() => WriteBackAsync(entry, key, id, flight, value));
     }
 
     /// <summary>
@@ -24,7 +24,7 @@ internal sealed partial class CacheAsideEngine
     /// against the exact state observed before the loader ran. For grouped types the value is first registered in
     /// its groups' sets, then the epoch is re-read; a moved epoch means a group invalidation may have missed it.
     /// </summary>
-    private async Task WriteBackAsync<T>(CacheEntry<T> entry, string key, string id, Flight<T> flight, T? value, long started)
+    private async Task WriteBackAsync<T>(CacheEntry<T> entry, string key, string id, Flight<T> flight, T? value)
     {
         try
         {
@@ -34,21 +34,14 @@ internal sealed partial class CacheAsideEngine
                 return;
             }
 
-            // A tombstone lives as long as the longest entry; a load older than that could miss it.
-            if (_time.GetElapsedTime(started) >= entry.MaxTtl)
-            {
-                DropWriteBack(entry, id, "the load took longer than the entry lives");
-                return;
-            }
-
-            TimeSpan? ttl = value is null ? null : entry.TtlFor(value, _time.GetUtcNow());
-            byte[]? bytes = ttl > TimeSpan.Zero ? Envelope.WriteValue(value!, entry.TypeInfo, flight.Fingerprint) : null;
+            TimeSpan? ttl = value is null ? null : CacheableTtl(entry.TtlFor(value, _time.GetUtcNow()));
+            byte[]? bytes = ttl is not null ? Envelope.WriteValue(value!, entry.TypeInfo, flight.Fingerprint) : null;
             if (bytes is null && !flight.Observed.IsUnreadable)
             {
                 return;
             }
 
-            if (bytes is not null && entry.Groups is { } groups && !await RegisterInGroupsAsync(entry, groups, id, value!, flight.Epoch).ConfigureAwait(false))
+            if (bytes is not null && entry.Groups is { } groups && !await RegisterAndCheckEpochAsync(entry, groups, id, value!, flight.Epoch).ConfigureAwait(false))
             {
                 DropWriteBack(entry, id, "a group invalidation ran during the load");
                 return;
@@ -61,13 +54,21 @@ internal sealed partial class CacheAsideEngine
                 return;
             }
 
+            // Every tombstone and blacklisting outlives the horizon (plus a margin for this command's own journey), so a
+            // compare-and-set sent before it cannot find the key absent again after what it must lose to has expired.
+            if (_time.GetElapsedTime(flight.Started) >= entry.WriteBackHorizon)
+            {
+                DropWriteBack(entry, id, "the load took longer than the write-back horizon");
+                return;
+            }
+
             var observed = flight.Observed;
             var args = new RedisValue[]
             {
                 observed.Bytes is null ? "0" : "1",
                 observed.Bytes ?? RedisValue.EmptyString,
                 bytes ?? RedisValue.EmptyString,
-                ttl is { } t ? (long)t.TotalMilliseconds : 0,
+                ttl is { } t ? (long)Math.Ceiling(t.TotalMilliseconds) : 0,
             };
             var written = await _connection.ExecuteAsync(
                 key,
@@ -89,14 +90,20 @@ internal sealed partial class CacheAsideEngine
         }
     }
 
-    /// <summary>Adds the id to each of its groups' sets (TTL refreshed), then checks the epoch has not moved.</summary>
-    private async ValueTask<bool> RegisterInGroupsAsync<T>(CacheEntry<T> entry, GroupIndex<T> groups, string id, T value, long? epochBefore)
+    /// <summary>Registers the value in its groups' sets, then checks the epoch has not moved since before the load.</summary>
+    private async ValueTask<bool> RegisterAndCheckEpochAsync<T>(CacheEntry<T> entry, GroupIndex<T> groups, string id, T value, long? epochBefore)
     {
-        if (epochBefore is null)
+        if (epochBefore is null || !await RegisterInGroupsAsync(entry, groups, id, value).ConfigureAwait(false))
         {
             return false;
         }
 
+        return await ReadEpochAsync(entry, groups, deadline: 0).ConfigureAwait(false) == epochBefore;
+    }
+
+    /// <summary>Adds the id to each of its groups' member sets (all in flight together); <see langword="false"/> unless every add went through.</summary>
+    private async ValueTask<bool> RegisterInGroupsAsync<T>(CacheEntry<T> entry, GroupIndex<T> groups, string id, T value)
+    {
         var groupIds = groups.GroupsOf(value);
         var adds = new Task<bool>[groupIds.Count];
         for (int i = 0; i < groupIds.Count; i++)
@@ -104,23 +111,31 @@ internal sealed partial class CacheAsideEngine
             adds[i] = AddToGroupAsync(entry, groups, groupIds[i], id).AsTask();
         }
 
-        if (!(await Task.WhenAll(adds).ConfigureAwait(false)).All(static added => added))
+        foreach (bool added in await Task.WhenAll(adds).ConfigureAwait(false))
         {
-            return false;
+            if (!added)
+            {
+                return false;
+            }
         }
 
-        var epoch = await _connection.ExecuteAsync(groups.EpochKey, static (db, k) => db.StringGetAsync(k), (RedisKey)groups.EpochKey, entry.Name).ConfigureAwait(false);
-        return epoch.IsOk && ParseEpoch(epoch.Value) == epochBefore;
+        return true;
     }
 
-    /// <summary>Adds an id to a group's set and refreshes the set's TTL, in one single-key script.</summary>
+    /// <summary>Registers an id in a group's member set (pruning expired members), in one single-key script.</summary>
     private async ValueTask<bool> AddToGroupAsync<T>(CacheEntry<T> entry, GroupIndex<T> groups, string groupId, string id)
     {
+        string setKey = groups.SetKey(groupId);
         var added = await _connection.ExecuteAsync(
-            groups.SetKey(groupId),
-            static (db, s) => db.ScriptEvaluateAsync(Scripts.AddToGroup, [s.setKey], [s.id, s.ttlMs]),
-            (setKey: (RedisKey)groups.SetKey(groupId), id: (RedisValue)id, ttlMs: (RedisValue)(long)groups.SetTtl.TotalMilliseconds),
+            setKey,
+            static (db, s) => db.ScriptEvaluateAsync(Scripts.AddToGroup, [s.setKey], [s.id, s.lifetimeMs]),
+            (setKey: (RedisKey)setKey, id: (RedisValue)id, lifetimeMs: (RedisValue)(long)groups.MemberLifetime.TotalMilliseconds),
             entry.Name).ConfigureAwait(false);
+        if (added.IsOk && (long)added.Value == 1)
+        {
+            Log.BookkeepingKeyHealed(_logger, "role member set", groupId);
+        }
+
         return added.IsOk;
     }
 

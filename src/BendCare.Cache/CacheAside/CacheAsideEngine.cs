@@ -10,8 +10,11 @@ namespace BendCare.Cache.CacheAside;
 /// background write-back, invalidation with replay. Knows nothing about RBAC; every cache type is a
 /// <see cref="CacheEntry{T}"/>. Split by concern: <c>.Read</c>, <c>.Stampede</c>, <c>.WriteBack</c>, <c>.Invalidation</c>.
 /// </summary>
-internal sealed partial class CacheAsideEngine
+internal sealed partial class CacheAsideEngine : IAsyncDisposable, IDisposable
 {
+    /// <summary>How long disposal spends replaying remembered invalidations before it reports the rest as lost.</summary>
+    private static readonly TimeSpan FinalReplayLimit = TimeSpan.FromSeconds(2);
+
     private readonly RedisConnection _connection;
     private readonly CacheMetrics _metrics;
     private readonly ILogger _logger;
@@ -20,6 +23,8 @@ internal sealed partial class CacheAsideEngine
     private readonly int _maxPendingWriteBacks;
     private readonly ConcurrentDictionary<string, object> _flights = new(StringComparer.Ordinal);
     private int _pendingWriteBacks;
+    private int _healingEpoch;
+    private int _disposed;
 
     public CacheAsideEngine(RedisConnection connection, BendCareCacheOptions options, CacheMetrics metrics, ILogger logger, TimeProvider time)
     {
@@ -40,4 +45,60 @@ internal sealed partial class CacheAsideEngine
     internal int PendingWriteBacks => Volatile.Read(ref _pendingWriteBacks);
 
     internal RedisConnection Connection => _connection;
+
+    private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>
+    /// Stops taking invalidations (later ones are reported as dropped), gives the remembered ones one last bounded
+    /// replay, and logs an error with the number that could not be replayed. Runs before the connection is disposed.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        if (!_pending.IsEmpty && _connection.IsEnabled)
+        {
+            // Redis may be coming back (a reconnect, a probe): keep trying, without back-off, for a bounded time.
+            long started = _time.GetTimestamp();
+            using var limit = new CancellationTokenSource(FinalReplayLimit, _time);
+            try
+            {
+                while (!_pending.IsEmpty && _time.GetElapsedTime(started) < FinalReplayLimit)
+                {
+                    await _pending.ReplayAsync(_connection, limit.Token, ignoreBackOff: true).ConfigureAwait(false);
+                    if (!_pending.IsEmpty)
+                    {
+                        await Task.Delay(TimeSpan.FromMilliseconds(50), _time, limit.Token).ConfigureAwait(false);
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // Out of time: what is left is reported below.
+            }
+        }
+
+        ReportLost();
+    }
+
+    /// <summary>Synchronous disposal never blocks: no final replay, the remembered invalidations are reported as lost.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            ReportLost();
+        }
+    }
+
+    private void ReportLost()
+    {
+        int lost = _pending.Clear();
+        if (lost > 0)
+        {
+            Log.InvalidationsLostAtDisposal(_logger, lost);
+        }
+    }
 }

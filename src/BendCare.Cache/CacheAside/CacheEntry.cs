@@ -12,6 +12,7 @@ namespace BendCare.Cache.CacheAside;
 internal sealed class CacheEntry<T>
 {
     private readonly string _keyPrefix;
+    private readonly TimeSpan? _writeBackHorizon;
 
     /// <param name="name">Low-cardinality name used as the metrics tag (<c>user_context</c>, ...).</param>
     /// <param name="keyPrefix">The full key prefix, option prefix included (<c>bcos:dev:user_context:</c>).</param>
@@ -39,6 +40,13 @@ internal sealed class CacheEntry<T>
         Tag = new KeyValuePair<string, object?>("cache.type", name);
     }
 
+    /// <summary>
+    /// How long after it was written a must-win value (a tombstone, a blacklisting) may still have to beat a write-back
+    /// beyond <see cref="WriteBackHorizon"/>: the time between the horizon check and the server executing the
+    /// compare-and-set (one operation timeout, plus a command a dead socket still delivers before the client drops it).
+    /// </summary>
+    public static readonly TimeSpan MustWinMargin = TimeSpan.FromSeconds(30);
+
     public string Name { get; }
 
     public KeyValuePair<string, object?> Tag { get; }
@@ -52,6 +60,19 @@ internal sealed class CacheEntry<T>
     public Action<ILogger, string> HitLog { get; }
 
     public Action<ILogger, string> MissLog { get; }
+
+    /// <summary>
+    /// A load that began longer ago than this is not written back. Every must-win value lives at least
+    /// <see cref="MustWinLifetime"/>, so no write-back can outlive what it must lose to. Default <see cref="MaxTtl"/>.
+    /// </summary>
+    public TimeSpan WriteBackHorizon
+    {
+        get => _writeBackHorizon ?? MaxTtl;
+        init => _writeBackHorizon = value;
+    }
+
+    /// <summary>The shortest life of a tombstone or blacklisting: the horizon plus <see cref="MustWinMargin"/>. See docs/freshness.md.</summary>
+    public TimeSpan MustWinLifetime => WriteBackHorizon + MustWinMargin;
 
     /// <summary>When set, values of this type belong to groups (a user context to its roles) and are invalidated with them.</summary>
     public GroupIndex<T>? Groups { get; init; }

@@ -5,9 +5,11 @@ namespace BendCare.Cache.CacheAside;
 /// single-key commands only, so it is cluster-safe and adds nothing to a hit. See docs/freshness.md for the proof.
 /// </summary>
 /// <remarks>
-/// Redis holds a global epoch counter and, per group, a set of the ids of values that belong to it. A write-back
-/// first adds its id to each of its groups' sets, then re-reads the epoch and drops itself if the epoch moved since
-/// before its load began. A group invalidation increments the epoch, then tombstones every id in the group's set.
+/// Redis holds a global epoch counter and, per group, a sorted set of the ids of values that belong to it, each scored
+/// by the server time until which a value registered under it may still exist. A write-back first adds its id to each
+/// of its groups' sets, then re-reads the epoch and drops itself if the epoch moved since before its load began. A group
+/// invalidation increments the epoch, then tombstones every id in the group's set whose score is still in the future.
+/// Expired members are pruned a few at a time by every addition, so a set holds about the values that may still exist.
 /// </remarks>
 /// <typeparam name="T">The grouped value's type.</typeparam>
 internal sealed class GroupIndex<T>
@@ -16,21 +18,24 @@ internal sealed class GroupIndex<T>
 
     /// <param name="epochKey">The global epoch counter's key (no TTL).</param>
     /// <param name="setKeyPrefix">Prefix of the per-group member sets' keys.</param>
-    /// <param name="setTtl">How long a member set lives after its last addition; longer than any member's TTL.</param>
+    /// <param name="memberLifetime">
+    /// How long after its registration a member's value may still exist (its write-back's horizon and margin, plus its
+    /// TTL); also the TTL of the whole set after its last addition.
+    /// </param>
     /// <param name="groupsOf">The groups one value belongs to.</param>
     /// <param name="idOf">The id of one value (the member stored in the sets).</param>
-    public GroupIndex(string epochKey, string setKeyPrefix, TimeSpan setTtl, Func<T, IReadOnlyList<string>> groupsOf, Func<T, string> idOf)
+    public GroupIndex(string epochKey, string setKeyPrefix, TimeSpan memberLifetime, Func<T, IReadOnlyList<string>> groupsOf, Func<T, string> idOf)
     {
         EpochKey = epochKey;
         _setKeyPrefix = setKeyPrefix;
-        SetTtl = setTtl;
+        MemberLifetime = memberLifetime;
         GroupsOf = groupsOf;
         IdOf = idOf;
     }
 
     public string EpochKey { get; }
 
-    public TimeSpan SetTtl { get; }
+    public TimeSpan MemberLifetime { get; }
 
     public Func<T, IReadOnlyList<string>> GroupsOf { get; }
 

@@ -19,11 +19,30 @@ internal static class IdValidator
         }
 
         bool allWhitespace = true;
-        foreach (char c in id)
+        for (int i = 0; i < id.Length; i++)
         {
+            char c = id[i];
             if (char.IsControl(c))
             {
                 throw new ArgumentException("The id must not contain control characters.", parameterName);
+            }
+
+            if (c is '\u2028' or '\u2029')
+            {
+                throw new ArgumentException("The id must not contain line or paragraph separators.", parameterName);
+            }
+
+            // An unpaired surrogate becomes U+FFFD in UTF-8, so two different ids would share one key.
+            if (char.IsSurrogate(c))
+            {
+                if (!char.IsHighSurrogate(c) || i + 1 == id.Length || !char.IsLowSurrogate(id[i + 1]))
+                {
+                    throw new ArgumentException("The id must not contain unpaired surrogate characters.", parameterName);
+                }
+
+                i++;
+                allWhitespace = false;
+                continue;
             }
 
             allWhitespace &= char.IsWhiteSpace(c);

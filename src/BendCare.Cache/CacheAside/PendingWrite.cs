@@ -1,5 +1,9 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
 using BendCare.Cache.Connection;
+using BendCare.Cache.Diagnostics;
 using BendCare.Cache.Serialization;
+using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
 namespace BendCare.Cache.CacheAside;
@@ -11,6 +15,9 @@ namespace BendCare.Cache.CacheAside;
 /// </summary>
 internal abstract class PendingWrite
 {
+    /// <summary>What <see cref="ApplyAsync"/> returns when everything reached Redis.</summary>
+    protected static readonly IReadOnlyList<PendingWrite> Nothing = [];
+
     protected PendingWrite(string key, string cacheType, string logId)
     {
         Key = key;
@@ -28,33 +35,43 @@ internal abstract class PendingWrite
     /// <summary>Whether this write concerns every value of a grouped type (a role invalidation), not just <see cref="Key"/>.</summary>
     public virtual bool IsGroupWide => false;
 
-    /// <summary>Applies the write; <see langword="false"/> when Redis could not be reached.</summary>
-    public abstract ValueTask<bool> ApplyAsync(RedisConnection connection, TimeProvider time);
+    /// <summary>Failed replays so far; sets the back-off before the next one. Only <see cref="PendingWrites"/> touches it.</summary>
+    public int Attempts { get; set; }
+
+    /// <summary>Not replayed before this <see cref="TimeProvider"/> timestamp. Only <see cref="PendingWrites"/> touches it.</summary>
+    public long NextAttemptAt { get; set; }
+
+    /// <summary>
+    /// Applies the write and returns what did not reach Redis: nothing, the write itself, or — for a write of several
+    /// steps — only the steps still owed, so a replay never repeats a step that went through.
+    /// </summary>
+    public abstract ValueTask<IReadOnlyList<PendingWrite>> ApplyAsync(RedisConnection connection, TimeProvider time, ILogger logger);
 }
 
 /// <summary>Replaces whatever the key holds with a new unique tombstone: a miss that no earlier load can overwrite.</summary>
 internal sealed class TombstoneWrite(string key, TimeSpan ttl, string cacheType, string logId) : PendingWrite(key, cacheType, logId)
 {
-    public override async ValueTask<bool> ApplyAsync(RedisConnection connection, TimeProvider time)
+    public override async ValueTask<IReadOnlyList<PendingWrite>> ApplyAsync(RedisConnection connection, TimeProvider time, ILogger logger)
     {
         var result = await connection.ExecuteAsync(
             Key,
             static (db, s) => db.StringSetAsync(s.Key, Envelope.NewTombstone(), s.ttl),
             (Key: (RedisKey)Key, ttl),
             CacheType).ConfigureAwait(false);
-        return result.IsOk;
+        return result.IsOk ? Nothing : [this];
     }
 }
 
 /// <summary>Sets a value that must win (a blacklisting) until an absolute expiry; replayed with what is left of its lifetime.</summary>
 internal sealed class ValueWrite(string key, byte[] value, DateTimeOffset expiresAt, string cacheType, string logId) : PendingWrite(key, cacheType, logId)
 {
-    public override async ValueTask<bool> ApplyAsync(RedisConnection connection, TimeProvider time)
+    public override async ValueTask<IReadOnlyList<PendingWrite>> ApplyAsync(RedisConnection connection, TimeProvider time, ILogger logger)
     {
+        // Under a millisecond left rounds to PX 0, which the server refuses: the value has expired for all purposes.
         var left = expiresAt - time.GetUtcNow();
-        if (left <= TimeSpan.Zero)
+        if (left < TimeSpan.FromMilliseconds(1))
         {
-            return true;
+            return Nothing;
         }
 
         var result = await connection.ExecuteAsync(
@@ -62,48 +79,85 @@ internal sealed class ValueWrite(string key, byte[] value, DateTimeOffset expire
             static (db, s) => db.StringSetAsync(s.Key, s.value, s.left),
             (Key: (RedisKey)Key, value, left),
             CacheType).ConfigureAwait(false);
-        return result.IsOk;
+        return result.IsOk ? Nothing : [this];
     }
 }
 
 /// <summary>
-/// Invalidates every value in a group (every user context holding a role): bump the epoch first, so loads in flight
-/// drop their write-back, then tombstone every member the group's set lists. Order comes from awaiting each step.
+/// Invalidates every value in a group (every user context holding a role): move the epoch on first, so loads in flight
+/// drop their write-back, then tombstone every member the group's set lists. Order comes from awaiting each step. A
+/// step that went through is never repeated: after the epoch moved, only the member read is owed; after the member
+/// read, only the tombstones that failed, each remembered under its own key (one dead shard blocks only its keys).
 /// </summary>
-internal sealed class GroupInvalidation<T>(CacheEntry<T> entry, GroupIndex<T> groups, string groupId, string logId)
+internal sealed class GroupInvalidation<T>(CacheEntry<T> entry, GroupIndex<T> groups, string groupId, string logId, bool epochMoved = false)
     : PendingWrite(groups.SetKey(groupId), entry.Name, logId)
 {
     public override bool IsGroupWide => true;
 
-    public override async ValueTask<bool> ApplyAsync(RedisConnection connection, TimeProvider time)
+    public override async ValueTask<IReadOnlyList<PendingWrite>> ApplyAsync(RedisConnection connection, TimeProvider time, ILogger logger)
     {
-        var bumped = await connection.ExecuteAsync(
-            groups.EpochKey,
-            static (db, key) => db.StringIncrementAsync(key),
-            (RedisKey)groups.EpochKey,
-            CacheType).ConfigureAwait(false);
-        if (!bumped.IsOk)
+        if (!epochMoved && !await BumpEpochOnlyAsync(connection, logger).ConfigureAwait(false))
         {
-            return false;
+            return [this];
         }
 
         var members = await connection.ExecuteAsync(
             Key,
-            static (db, key) => db.SetMembersAsync(key),
+            static (db, key) => db.ScriptEvaluateAsync(Scripts.GroupMembers, [key]),
             (RedisKey)Key,
             CacheType).ConfigureAwait(false);
         if (!members.IsOk)
         {
-            return false;
+            return [epochMoved ? this : new GroupInvalidation<T>(entry, groups, groupId, LogId, epochMoved: true)];
         }
 
-        var writes = new Task<bool>[members.Value.Length];
+        if (members.Value.IsNull)
+        {
+            // A foreign value overwrote the member set: whoever it listed is lost already. Say so; nothing else to do.
+            Log.BookkeepingKeyHealed(logger, "role member set", LogId);
+            return Nothing;
+        }
+
+        var ids = (RedisValue[])members.Value!;
+        var writes = new Task<IReadOnlyList<PendingWrite>>[ids.Length];
         for (int i = 0; i < writes.Length; i++)
         {
-            string id = members.Value[i].ToString();
-            writes[i] = new TombstoneWrite(entry.Key(id), entry.MaxTtl, CacheType, id).ApplyAsync(connection, time).AsTask();
+            string id = ids[i].ToString();
+            writes[i] = new TombstoneWrite(entry.Key(id), entry.MustWinLifetime, CacheType, id).ApplyAsync(connection, time, logger).AsTask();
         }
 
-        return (await Task.WhenAll(writes).ConfigureAwait(false)).All(static written => written);
+        var failed = new List<PendingWrite>();
+        foreach (var left in await Task.WhenAll(writes).ConfigureAwait(false))
+        {
+            failed.AddRange(left);
+        }
+
+        return failed.Count == 0 ? Nothing : failed;
+    }
+
+    /// <summary>Moves the epoch on (healing a foreign value there); <see langword="false"/> when Redis did not take it.</summary>
+    public async ValueTask<bool> BumpEpochOnlyAsync(RedisConnection connection, ILogger logger)
+    {
+        var bumped = await connection.ExecuteAsync(
+            groups.EpochKey,
+            static (db, s) => db.ScriptEvaluateAsync(Scripts.BumpEpoch, [s.key], [s.fresh]),
+            (key: (RedisKey)groups.EpochKey, fresh: (RedisValue)FreshEpoch()),
+            CacheType).ConfigureAwait(false);
+        if (bumped.IsOk && (long)bumped.Value == -1)
+        {
+            Log.BookkeepingKeyHealed(logger, "epoch", groups.EpochKey);
+        }
+
+        return bumped.IsOk;
+    }
+
+    /// <summary>A random epoch no reader can have seen, for healing a foreign value at the epoch key.</summary>
+    private static long FreshEpoch()
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        RandomNumberGenerator.Fill(bytes);
+
+        // Far above anything INCR reaches from 0, and positive.
+        return (BinaryPrimitives.ReadInt64LittleEndian(bytes) & long.MaxValue) | (1L << 61);
     }
 }

@@ -8,17 +8,20 @@ namespace BendCare.Cache.CacheAside;
 /// <summary>
 /// Invalidations and blacklistings that could not reach Redis, per key, last one wins, bounded. While one is
 /// remembered for a key this instance does not read that key from Redis (it could read the entry the write was meant
-/// to kill), nor any value of a grouped type while a group invalidation is remembered; other keys are unaffected, so
-/// one unreachable cluster shard does not switch the whole cache off. The connection's background work replays them
-/// as soon as Redis answers again.
+/// to kill), nor any value of a grouped type while a group invalidation's member list is still unknown; other keys are
+/// unaffected, so one unreachable cluster shard does not switch the whole cache off. The connection's background work
+/// replays them as soon as Redis answers again, each with its own back-off, and only the steps still owed.
 /// </summary>
 internal sealed class PendingWrites
 {
+    private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan MaxRetry = TimeSpan.FromSeconds(5);
+    private const int ReplayBatch = 64;
+
     private readonly ConcurrentDictionary<string, PendingWrite> _writes = new(StringComparer.Ordinal);
     private readonly int _limit;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private const int ReplayBatch = 64;
     private int _count;
     private int _groupWide;
 
@@ -38,38 +41,18 @@ internal sealed class PendingWrites
     public bool Blocks(string key, bool grouped) =>
         !IsEmpty && ((grouped && Volatile.Read(ref _groupWide) > 0) || _writes.ContainsKey(key));
 
-    public void Remember(PendingWrite write)
-    {
-        while (!_writes.TryAdd(write.Key, write))
-        {
-            // Last one wins: replace what is there (the count does not change).
-            if (_writes.TryGetValue(write.Key, out var existing) && _writes.TryUpdate(write.Key, write, existing))
-            {
-                return;
-            }
-        }
-
-        if (write.IsGroupWide)
-        {
-            Interlocked.Increment(ref _groupWide);
-        }
-
-        if (Interlocked.Increment(ref _count) > _limit)
-        {
-            // Refuse rather than evict: an evicted invalidation would be lost silently.
-            Forget(new KeyValuePair<string, PendingWrite>(write.Key, write));
-            Log.PendingInvalidationsFull(_logger, _limit);
-            return;
-        }
-
-        Log.InvalidationDeferred(_logger, write.CacheType, write.LogId);
-    }
+    /// <summary>
+    /// Remembers a write for replay, replacing an older one for the same key. <see langword="false"/> when the limit is
+    /// reached: the newest is refused (and logged as an error) rather than an older one evicted, so the caller whose
+    /// write was lost is the one told.
+    /// </summary>
+    public bool Remember(PendingWrite write) => Add(write, replace: true);
 
     /// <summary>
-    /// Replays what is remembered, a batch at a time (the writes of a batch are pipelined). A write Redis does not
-    /// take stays remembered for the next round; the others go on, so one unreachable shard holds back only its keys.
+    /// Replays the writes that are due, a batch at a time (the writes of a batch are pipelined). What Redis does not
+    /// take stays remembered with a longer back-off; a write of several steps is replaced by the steps still owed.
     /// </summary>
-    public async Task ReplayAsync(RedisConnection connection, CancellationToken cancellationToken)
+    public async Task ReplayAsync(RedisConnection connection, CancellationToken cancellationToken, bool ignoreBackOff = false)
     {
         if (IsEmpty)
         {
@@ -77,8 +60,9 @@ internal sealed class PendingWrites
         }
 
         int replayed = 0;
-        var batch = new List<KeyValuePair<string, PendingWrite>>(ReplayBatch);
-        var applied = new List<Task<bool>>(ReplayBatch);
+        long now = _time.GetTimestamp();
+        var batch = new List<PendingWrite>(ReplayBatch);
+        var applied = new List<Task<IReadOnlyList<PendingWrite>>>(ReplayBatch);
         using var pending = _writes.GetEnumerator();
         bool more = true;
         while (more)
@@ -87,18 +71,41 @@ internal sealed class PendingWrites
             applied.Clear();
             while (batch.Count < ReplayBatch && (more = pending.MoveNext()))
             {
-                batch.Add(pending.Current);
-                applied.Add(pending.Current.Value.ApplyAsync(connection, _time).AsTask());
+                var write = pending.Current.Value;
+                if (ignoreBackOff || write.NextAttemptAt <= now)
+                {
+                    batch.Add(write);
+                    applied.Add(write.ApplyAsync(connection, _time, _logger).AsTask());
+                }
             }
 
             cancellationToken.ThrowIfCancellationRequested();
             var results = await Task.WhenAll(applied).ConfigureAwait(false);
             for (int i = 0; i < batch.Count; i++)
             {
+                var write = batch[i];
+                var left = results[i];
+                if (left.Count == 1 && ReferenceEquals(left[0], write))
+                {
+                    // Nothing went through: try again later, each failure doubling the wait.
+                    write.Attempts++;
+                    write.NextAttemptAt = _time.GetTimestamp() + BackOff(write.Attempts);
+                    continue;
+                }
+
                 // Only forget the exact write replayed: a newer one for the same key stays.
-                if (results[i] && Forget(batch[i]))
+                if (Forget(write))
                 {
                     replayed++;
+                }
+
+                foreach (var step in left)
+                {
+                    step.Attempts = write.Attempts + 1;
+                    step.NextAttemptAt = _time.GetTimestamp() + BackOff(step.Attempts);
+
+                    // A write remembered meanwhile for the same key is as new as this step or newer: keep it.
+                    Add(step, replace: false);
                 }
             }
         }
@@ -109,14 +116,77 @@ internal sealed class PendingWrites
         }
     }
 
-    private bool Forget(KeyValuePair<string, PendingWrite> write)
+    /// <summary>Drops everything (the cache is disposed) and returns how many writes were lost.</summary>
+    public int Clear()
     {
-        if (!_writes.TryRemove(write))
+        int lost = 0;
+        foreach (var write in _writes)
+        {
+            if (Forget(write.Value))
+            {
+                lost++;
+            }
+        }
+
+        return lost;
+    }
+
+    private bool Add(PendingWrite write, bool replace)
+    {
+        while (!_writes.TryAdd(write.Key, write))
+        {
+            if (!replace)
+            {
+                return true;
+            }
+
+            // Last one wins: replace what is there (the counts do not change unless the kind does).
+            if (_writes.TryGetValue(write.Key, out var existing) && _writes.TryUpdate(write.Key, write, existing))
+            {
+                if (existing.IsGroupWide != write.IsGroupWide)
+                {
+                    Interlocked.Add(ref _groupWide, write.IsGroupWide ? 1 : -1);
+                }
+
+                return true;
+            }
+        }
+
+        if (write.IsGroupWide)
+        {
+            Interlocked.Increment(ref _groupWide);
+        }
+
+        if (Interlocked.Increment(ref _count) > _limit)
+        {
+            Forget(write);
+            Log.PendingInvalidationsFull(_logger, _limit);
+            return false;
+        }
+
+        Log.InvalidationDeferred(_logger, write.CacheType, write.LogId);
+        return true;
+    }
+
+    private long BackOff(int attempts)
+    {
+        var wait = FirstRetry * Math.Pow(2, Math.Min(attempts - 1, 8));
+        if (wait > MaxRetry)
+        {
+            wait = MaxRetry;
+        }
+
+        return (long)(wait.TotalSeconds * _time.TimestampFrequency);
+    }
+
+    private bool Forget(PendingWrite write)
+    {
+        if (!_writes.TryRemove(new KeyValuePair<string, PendingWrite>(write.Key, write)))
         {
             return false;
         }
 
-        if (write.Value.IsGroupWide)
+        if (write.IsGroupWide)
         {
             Interlocked.Decrement(ref _groupWide);
         }

@@ -25,11 +25,66 @@ internal static class Scripts
         return 1
         """;
 
-    /// <summary>Adds ARGV[1] to the set KEYS[1] and sets the set's TTL to ARGV[2] milliseconds: one command instead of two.</summary>
+    /// <summary>
+    /// Registers ARGV[1] in the member set KEYS[1] (a sorted set scored by the server time, in ms, until which the member's
+    /// value may exist) for ARGV[2] milliseconds from now, never shortening an existing registration, and prunes up to 64
+    /// expired members. A foreign value at KEYS[1] is deleted first (its members are lost already). Returns 1 when it
+    /// had to heal the key, else 0. Server time only: the instances' clocks are never compared.
+    /// </summary>
     public const string AddToGroup = """
-        redis.call('SADD', KEYS[1], ARGV[1])
-        redis.call('PEXPIRE', KEYS[1], ARGV[2])
-        return 1
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local lifetime = tonumber(ARGV[2])
+        local healed = 0
+        local kind = redis.call('TYPE', KEYS[1]).ok
+        if kind ~= 'zset' and kind ~= 'none' then
+          redis.call('DEL', KEYS[1])
+          healed = 1
+        end
+        local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 64)
+        if #expired > 0 then
+          redis.call('ZREM', KEYS[1], unpack(expired))
+        end
+        local current = redis.call('ZSCORE', KEYS[1], ARGV[1])
+        if (not current) or tonumber(current) < now + lifetime then
+          redis.call('ZADD', KEYS[1], now + lifetime, ARGV[1])
+        end
+        if redis.call('PTTL', KEYS[1]) < lifetime then
+          redis.call('PEXPIRE', KEYS[1], lifetime)
+        end
+        return healed
+        """;
+
+    /// <summary>
+    /// The members of KEYS[1] whose values may still exist (score at or after the server's now). A foreign value at
+    /// KEYS[1] is deleted and a nil reply says its members are unknown.
+    /// </summary>
+    public const string GroupMembers = """
+        local kind = redis.call('TYPE', KEYS[1]).ok
+        if kind == 'none' then
+          return {}
+        end
+        if kind ~= 'zset' then
+          redis.call('DEL', KEYS[1])
+          return false
+        end
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        return redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')
+        """;
+
+    /// <summary>
+    /// Moves the epoch KEYS[1] on: INCR, or, when the key holds anything but an integer (a foreign value), replaces it
+    /// with ARGV[1], a fresh random number no reader can have seen. Either way every load that read the epoch before
+    /// drops its write-back. Returns the new epoch, or -1 when it healed the key.
+    /// </summary>
+    public const string BumpEpoch = """
+        local r = redis.pcall('INCR', KEYS[1])
+        if type(r) == 'table' and r.err then
+          redis.call('SET', KEYS[1], ARGV[1])
+          return -1
+        end
+        return r
         """;
 
     /// <summary>

@@ -37,6 +37,11 @@ internal sealed class BendCareCacheOptionsValidator : IValidateOptions<BendCareC
         Positive(failures, nameof(BendCareCacheOptions.TokenNotBlacklistedTtl), options.TokenNotBlacklistedTtl);
         Positive(failures, nameof(BendCareCacheOptions.JwtPayloadTtl), options.JwtPayloadTtl);
         Positive(failures, nameof(BendCareCacheOptions.OperationTimeout), options.OperationTimeout);
+        if (options.TokenClockSkew < TimeSpan.Zero || options.TokenClockSkew > TimeSpan.FromDays(1))
+        {
+            failures.Add($"{nameof(BendCareCacheOptions.TokenClockSkew)} must be between 0 and 1 day; got {options.TokenClockSkew}.");
+        }
+
         Positive(failures, nameof(BendCareCacheOptions.ConnectTimeout), options.ConnectTimeout);
         Positive(failures, nameof(BendCareCacheOptions.BreakerOpenDuration), options.BreakerOpenDuration);
         Positive(failures, nameof(BendCareCacheOptions.ReconnectAfter), options.ReconnectAfter);

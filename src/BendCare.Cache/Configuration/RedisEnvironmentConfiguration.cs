@@ -23,7 +23,12 @@ internal sealed class RedisEnvironmentConfiguration : IConfigureOptions<BendCare
 
     internal static void Apply(BendCareCacheOptions options, Func<string, string?> read)
     {
-        options.Host = read("REDIS_HOST");
+        // An unset variable never erases a value configured in code (services.Configure before or after this).
+        string? host = read("REDIS_HOST");
+        if (!string.IsNullOrWhiteSpace(host))
+        {
+            options.Host = host;
+        }
 
         string? port = read("REDIS_PORT");
         if (!string.IsNullOrWhiteSpace(port))

@@ -34,6 +34,7 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
     /// </summary>
     private readonly TimeSpan _timerTimeout;
     private readonly long _timerTimeoutTimestampTicks;
+    private readonly TimeSpan _slowReply;
     private volatile IConnectionMultiplexer? _multiplexer;
     private volatile IDatabase? _database;
     private int _multiplexersCreated;
@@ -61,6 +62,7 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
         var slack = TimeSpan.FromTicks(Math.Min(TimeSpan.FromMilliseconds(10).Ticks, options.OperationTimeout.Ticks / 10));
         _timerTimeout = options.OperationTimeout - slack;
         _timerTimeoutTimestampTicks = (long)(_timerTimeout.TotalSeconds * time.TimestampFrequency);
+        _slowReply = options.OperationTimeout / 2;
         _breaker = new CircuitBreaker(options.BreakerFailureThreshold, options.BreakerOpenDuration, options.BreakerMaxOpenDuration, time);
         _breaker.StateChanged += OnBreakerStateChanged;
         metrics.ObserveBreakerState(() => _breaker.State);
@@ -129,9 +131,10 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
         }
 
         TimeSpan budget = _timerTimeout;
+        long sent = _time.GetTimestamp();
         if (deadline != 0)
         {
-            budget = _time.GetElapsedTime(_time.GetTimestamp(), deadline);
+            budget = _time.GetElapsedTime(sent, deadline);
             if (budget <= TimeSpan.Zero)
             {
                 // The request's earlier steps used its whole budget: not sent, and Redis is not to blame.
@@ -146,7 +149,13 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
             T value = task.IsCompleted
                 ? await task.ConfigureAwait(false)
                 : await task.WaitAsync(budget, _time).ConfigureAwait(false);
-            _breaker.OnRequestSuccess();
+
+            // A reply that took more than half the timeout is no proof of health: it neither resets the failure count
+            // nor adds to it, so a Redis slow enough to push a request's later steps past the timeout opens the breaker.
+            if (deadline == 0 || _time.GetElapsedTime(sent) < _slowReply)
+            {
+                _breaker.OnRequestSuccess();
+            }
             return new OperationResult<T>(value);
         }
         catch (Exception ex)

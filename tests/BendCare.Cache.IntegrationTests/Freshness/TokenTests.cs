@@ -35,6 +35,33 @@ public sealed class TokenTests(SharedRedisFixture redis)
         Assert.Equal(0, staleDatabase.Calls);
     }
 
+    [Theory]
+    [InlineData(200)]
+    [InlineData(-60_000)]
+    public async Task A_blacklisting_of_a_token_expiring_about_now_still_beats_a_slower_check_that_loaded_false(int expiresInMs)
+    {
+        // The check starts before the revocation and its loader answers "false" only after the 1 s that such a
+        // blacklisting used to live: its compare-and-set must still lose.
+        string prefix = SharedRedisFixture.NewKeyPrefix();
+        await using var a = await CacheHost.StartAsync(redis.Server.Host, redis.Server.Port, prefix);
+        await using var b = await CacheHost.StartAsync(redis.Server.Host, redis.Server.Port, prefix);
+        string tokenId = "jti-" + Guid.NewGuid().ToString("N");
+        var pausedFalse = new GatedLoader<bool>(false);
+
+        var check = a.Cache.IsTokenBlacklistedAsync(tokenId, pausedFalse.Load).AsTask();
+        await pausedFalse.Started.WaitAsync(TimeSpan.FromSeconds(10));
+        await b.Cache.BlacklistTokenAsync(tokenId, DateTimeOffset.UtcNow.AddMilliseconds(expiresInMs));
+        await Task.Delay(TimeSpan.FromMilliseconds(1600));
+        pausedFalse.Release();
+        Assert.False(await check);
+        await a.WaitForWriteBacksAsync();
+
+        var staleDatabase = new CountingLoader<bool>(false);
+        Assert.True(await a.Cache.IsTokenBlacklistedAsync(tokenId, staleDatabase.Load));
+        Assert.True(await b.Cache.IsTokenBlacklistedAsync(tokenId, staleDatabase.Load));
+        Assert.Equal(0, staleDatabase.Calls);
+    }
+
     [Fact]
     public async Task Blacklisting_on_one_instance_is_seen_by_the_next_check_on_another_even_over_a_cached_false()
     {

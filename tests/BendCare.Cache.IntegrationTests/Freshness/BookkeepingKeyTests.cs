@@ -1,0 +1,105 @@
+using BendCare.Cache.IntegrationTests.Infrastructure;
+using BendCare.Cache.IntegrationTests.Support;
+using StackExchange.Redis;
+using Xunit;
+
+namespace BendCare.Cache.IntegrationTests.Freshness;
+
+/// <summary>
+/// Garbage in the keys the freshness scheme keeps for itself (the role epoch, the role member sets) is healed like an
+/// unreadable entry: no exception reaches a caller, role edits still apply, and user contexts are cached again.
+/// </summary>
+[Collection(SharedRedisFixture.CollectionName)]
+public sealed class BookkeepingKeyTests(SharedRedisFixture redis)
+{
+    [Theory]
+    [InlineData("string")]
+    [InlineData("list")]
+    public async Task Garbage_in_the_epoch_key_is_healed_and_role_edits_and_caching_work_again(string garbage)
+    {
+        string prefix = SharedRedisFixture.NewKeyPrefix();
+        await using var host = await CacheHost.StartAsync(redis.Server.Host, redis.Server.Port, prefix);
+        var admin = (await redis.ConnectAdminAsync()).GetDatabase();
+        await WriteGarbageAsync(admin, prefix + "rbac_epoch", garbage);
+
+        var v1 = new CountingLoader<UserContext?>(Models.UserContext("u1", "v1", "r1"));
+        Same.Value(Models.UserContext("u1", "v1", "r1"), await host.Cache.GetUserContextAsync("u1", v1.Load));
+        await host.Cache.InvalidateRolePermissionsAsync("r1");
+
+        // Internal state read only after the user-visible steps: the role edit was applied, not parked for replay.
+        Assert.Equal(0, host.Engine.PendingInvalidations);
+        Assert.True(long.TryParse((string?)await admin.StringGetAsync(prefix + "rbac_epoch"), out _));
+        await AssertCachedAgainAsync(host, "u2", "r1");
+    }
+
+    [Theory]
+    [InlineData("string")]
+    [InlineData("list")]
+    public async Task Garbage_in_a_role_member_set_is_healed_and_role_edits_and_caching_work_again(string garbage)
+    {
+        string prefix = SharedRedisFixture.NewKeyPrefix();
+        await using var host = await CacheHost.StartAsync(redis.Server.Host, redis.Server.Port, prefix);
+        var admin = (await redis.ConnectAdminAsync()).GetDatabase();
+        await WriteGarbageAsync(admin, prefix + "role_users:r1", garbage);
+
+        await AssertCachedAgainAsync(host, "u1", "r1");
+        await host.Cache.InvalidateRolePermissionsAsync("r1");
+        Assert.Equal(0, host.Engine.PendingInvalidations);
+
+        // The healed set works: the role edit found u1 and u1's next read loads afresh.
+        var v2 = new CountingLoader<UserContext?>(Models.UserContext("u1", "v2", "r1"));
+        Same.Value(Models.UserContext("u1", "v2", "r1"), await host.Cache.GetUserContextAsync("u1", v2.Load));
+        Assert.Equal(1, v2.Calls);
+    }
+
+    [Fact]
+    public async Task Garbage_in_the_epoch_key_during_a_load_drops_its_write_back()
+    {
+        string prefix = SharedRedisFixture.NewKeyPrefix();
+        await using var host = await CacheHost.StartAsync(redis.Server.Host, redis.Server.Port, prefix);
+        var admin = (await redis.ConnectAdminAsync()).GetDatabase();
+        var slowV1 = new GatedLoader<UserContext?>(Models.UserContext("u1", "v1", "r1"));
+
+        var read = host.Cache.GetUserContextAsync("u1", slowV1.Load).AsTask();
+        await slowV1.Started.WaitAsync(TimeSpan.FromSeconds(10));
+        await admin.StringSetAsync(prefix + "rbac_epoch", "not-a-number");
+        slowV1.Release();
+        await read;
+        await host.WaitForWriteBacksAsync();
+
+        Assert.False(await admin.KeyExistsAsync(prefix + "user_context:u1"));
+    }
+
+    private static async Task WriteGarbageAsync(IDatabase admin, string key, string garbage)
+    {
+        await admin.KeyDeleteAsync(key);
+        if (garbage == "string")
+        {
+            await admin.StringSetAsync(key, "not-a-number");
+        }
+        else
+        {
+            await admin.ListRightPushAsync(key, ["a", "b"]);
+        }
+    }
+
+    /// <summary>A miss is written back and the next read is a hit (a few tries: a background heal may drop one write-back).</summary>
+    private static async Task AssertCachedAgainAsync(CacheHost host, string userId, string roleId)
+    {
+        for (int attempt = 0; attempt < 5; attempt++)
+        {
+            var loader = new CountingLoader<UserContext?>(Models.UserContext(userId, "v" + attempt, roleId));
+            await host.Cache.GetUserContextAsync(userId, loader.Load);
+            await host.WaitForWriteBacksAsync();
+            var again = new CountingLoader<UserContext?>(Models.UserContext(userId, "other", roleId));
+            var cached = await host.Cache.GetUserContextAsync(userId, again.Load);
+            if (again.Calls == 0)
+            {
+                Same.Value(Models.UserContext(userId, "v" + attempt, roleId), cached);
+                return;
+            }
+        }
+
+        Assert.Fail($"{userId}'s context was never cached again after the bookkeeping key was healed.");
+    }
+}
