@@ -23,6 +23,12 @@ public class IdValidatorTests
     [InlineData("a\rb")]
     [InlineData("\tindented")]
     [InlineData("a\u0085b")]
+    [InlineData("a\u2028b")]
+    [InlineData("a\u2029b")]
+    [InlineData("a\ud800b")]
+    [InlineData("a\udc00b")]
+    [InlineData("end\ud83d")]
+    [InlineData("\ude00start")]
     public void Invalid_id_throws_ArgumentException_naming_the_parameter(string id)
     {
         var ex = Assert.Throws<ArgumentException>(() => IdValidator.Validate(id, "roleId"));
@@ -51,5 +57,14 @@ public class IdValidatorTests
     [InlineData(" padded ")]
     [InlineData("naïve-ünïcödé-ユーザー")]
     [InlineData("a b")]
+    [InlineData("emoji-\ud83d\ude00")]
     public void Normal_ids_are_accepted(string id) => IdValidator.Validate(id, "userId");
+
+    [Fact]
+    public void Two_ids_differing_only_in_an_unpaired_surrogate_cannot_map_to_one_key()
+    {
+        // Both would be encoded as U+FFFD: the same Redis key for two different ids.
+        Assert.Throws<ArgumentException>(() => IdValidator.Validate("user-\ud800", "userId"));
+        Assert.Throws<ArgumentException>(() => IdValidator.Validate("user-\udbff", "userId"));
+    }
 }

@@ -12,6 +12,22 @@ namespace BendCare.Cache.UnitTests;
 public class OptionsBindingTests
 {
     [Fact]
+    public async Task A_host_configured_in_code_before_registration_survives_an_unset_REDIS_HOST()
+    {
+        var services = TestServices.Services(TestServices.Configuration());
+        var early = new ServiceCollection();
+        early.Configure<BendCareCacheOptions>(o => o.Host = "configured.in.code");
+        foreach (var descriptor in services)
+        {
+            ((ICollection<ServiceDescriptor>)early).Add(descriptor);
+        }
+
+        await using var provider = early.BuildServiceProvider();
+
+        Assert.Equal("configured.in.code", provider.GetRequiredService<IOptions<BendCareCacheOptions>>().Value.Host);
+    }
+
+    [Fact]
     public async Task REDIS_variables_and_the_BendCareCache_section_are_bound_through_DI()
     {
         var configuration = TestServices.Configuration(

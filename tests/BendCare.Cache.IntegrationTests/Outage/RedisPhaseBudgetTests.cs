@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using BendCare.Cache.IntegrationTests.Infrastructure;
 using BendCare.Cache.IntegrationTests.Support;
+using StackExchange.Redis;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace BendCare.Cache.IntegrationTests.Outage;
 
@@ -11,21 +13,31 @@ namespace BendCare.Cache.IntegrationTests.Outage;
 /// towards the breaker.
 /// </summary>
 [Collection(SharedRedisFixture.CollectionName)]
-public sealed class RedisPhaseBudgetTests(SharedRedisFixture redis)
+public sealed class RedisPhaseBudgetTests(SharedRedisFixture redis, ITestOutputHelper output)
 {
     [Fact]
     public async Task A_user_context_miss_on_a_slow_redis_reaches_its_loader_within_one_operation_timeout_and_opens_the_breaker()
     {
         await using var proxy = new TcpFaultProxy(redis.Server.Host, redis.Server.Port);
         proxy.Start();
+        proxy.Delay(TimeSpan.FromMilliseconds(100));
+
+        // Calibrate on this machine: the timeout is 1.5 round trips, so one step fits and two do not.
+        var roundTrip = await MeasureRoundTripAsync(proxy);
+        var timeout = roundTrip * 1.5;
         await using var host = await CacheHost.StartAsync("127.0.0.1", proxy.Port, SharedRedisFixture.NewKeyPrefix(), o =>
         {
-            o.OperationTimeout = TimeSpan.FromSeconds(1);
+            o.OperationTimeout = timeout;
             o.BreakerFailureThreshold = 3;
+
+            // No keep-alive traffic: the proxy holds chunks back in order, and a PING ahead of a GET would slow it.
+            o.ConfigureConnection = c =>
+            {
+                c.HeartbeatInterval = TimeSpan.FromSeconds(30);
+                c.KeepAlive = 60;
+            };
         });
 
-        // Each round trip now takes about 800 ms: one step fits the timeout, two do not.
-        proxy.Delay(TimeSpan.FromMilliseconds(400));
         var waits = new List<TimeSpan>();
         for (int i = 0; i < 3; i++)
         {
@@ -40,10 +52,30 @@ public sealed class RedisPhaseBudgetTests(SharedRedisFixture redis)
             waits.Add(waited);
         }
 
-        // Two steps of 800 ms each took 1.6 s before; a bound of one timeout plus scheduling slack tells them apart.
-        Assert.All(waits, w => Assert.True(w < TimeSpan.FromMilliseconds(1300), $"loader reached after {w.TotalMilliseconds:F0} ms"));
+        output.WriteLine($"round trip {roundTrip.TotalMilliseconds:F0} ms, timeout {timeout.TotalMilliseconds:F0} ms, loader reached after: " + string.Join(", ", waits.Select(w => $"{w.TotalMilliseconds:F0} ms")));
+
+        // Two steps took two round trips (1.33 timeouts) before; one timeout plus slack tells them apart.
+        Assert.All(waits, w => Assert.True(w < timeout * 1.2, $"loader reached after {w.TotalMilliseconds:F0} ms, timeout {timeout.TotalMilliseconds:F0} ms"));
 
         // Read after the user-visible calls: each call's second step ran out of time, and that counts as Redis being slow.
         Assert.NotEqual(Connection.BreakerState.Closed, host.Connection.BreakerState);
+    }
+
+    private static async Task<TimeSpan> MeasureRoundTripAsync(TcpFaultProxy proxy)
+    {
+        var config = ConfigurationOptions.Parse(proxy.ConnectionString);
+        config.HeartbeatInterval = TimeSpan.FromSeconds(30);
+        await using var probe = await ConnectionMultiplexer.ConnectAsync(config);
+        var db = probe.GetDatabase();
+        var samples = new List<TimeSpan>();
+        for (int i = 0; i < 5; i++)
+        {
+            long started = Stopwatch.GetTimestamp();
+            await db.StringGetAsync("calibration");
+            samples.Add(Stopwatch.GetElapsedTime(started));
+        }
+
+        samples.Sort();
+        return samples[2];
     }
 }
