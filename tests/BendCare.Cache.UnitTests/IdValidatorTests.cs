@@ -25,10 +25,6 @@ public class IdValidatorTests
     [InlineData("a\u0085b")]
     [InlineData("a\u2028b")]
     [InlineData("a\u2029b")]
-    [InlineData("a\ud800b")]
-    [InlineData("a\udc00b")]
-    [InlineData("end\ud83d")]
-    [InlineData("\ude00start")]
     public void Invalid_id_throws_ArgumentException_naming_the_parameter(string id)
     {
         var ex = Assert.Throws<ArgumentException>(() => IdValidator.Validate(id, "roleId"));
@@ -59,6 +55,17 @@ public class IdValidatorTests
     [InlineData("a b")]
     [InlineData("emoji-\ud83d\ude00")]
     public void Normal_ids_are_accepted(string id) => IdValidator.Validate(id, "userId");
+
+    [Fact]
+    public void Ids_with_an_unpaired_surrogate_throw_ArgumentException_naming_the_parameter()
+    {
+        // Built here, not as theory data: the test runner's serialisation would replace a lone surrogate by U+FFFD.
+        foreach (string id in new[] { "a" + '\ud800' + "b", "a" + '\udc00' + "b", "end" + '\ud83d', '\ude00' + "start", "x" + '\ude00' + '\ud83d' })
+        {
+            var ex = Assert.Throws<ArgumentException>(() => IdValidator.Validate(id, "userId"));
+            Assert.Equal("userId", ex.ParamName);
+        }
+    }
 
     [Fact]
     public void Two_ids_differing_only_in_an_unpaired_surrogate_cannot_map_to_one_key()

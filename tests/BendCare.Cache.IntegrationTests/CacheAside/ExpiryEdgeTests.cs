@@ -32,7 +32,7 @@ public sealed class ExpiryEdgeTests(SharedRedisFixture redis)
         });
         await using var provider = services.BuildServiceProvider();
         var cache = provider.GetRequiredService<IRbacCache>();
-        await UntilCachingAsync(cache);
+        await UntilCachingAsync(cache, clock);
         var almostExpired = Models.JwtPayload("jti-edge", lifetime: TimeSpan.Zero) with { ExpiresAt = clock.GetUtcNow() + TimeSpan.FromTicks(4_000) };
 
         await cache.SetJwtPayloadAsync(almostExpired);
@@ -55,7 +55,7 @@ public sealed class ExpiryEdgeTests(SharedRedisFixture redis)
     }
 
     /// <summary>Waits, as a user would see it, until a value set is served from the cache.</summary>
-    private static async Task UntilCachingAsync(IRbacCache cache)
+    private static async Task UntilCachingAsync(IRbacCache cache, FakeTimeProvider clock)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
         while (DateTime.UtcNow < deadline)
@@ -72,6 +72,8 @@ public sealed class ExpiryEdgeTests(SharedRedisFixture redis)
                 return;
             }
 
+            // The connection's recovery timer runs on the fake clock: let it tick.
+            clock.Advance(TimeSpan.FromMilliseconds(300));
             await Task.Delay(20);
         }
 
