@@ -18,7 +18,10 @@ internal sealed class RbacCacheEntries
         {
             // Role edits reach user contexts through these sets; see docs/freshness.md.
             Groups = new GroupIndex<UserContext>(
-                prefix + "rbac_epoch", prefix + "role_users:", userContextTtl + userContextTtl + CacheEntry<UserContext>.MustWinMargin, static c => c.RoleIds, static c => c.UserId),
+                prefix + "rbac_epoch", prefix + "role_members:", userContextTtl + userContextTtl + CacheEntry<UserContext>.MustWinMargin, static c => c.RoleIds, static c => c.UserId)
+            {
+                LegacySetKeyPrefix = prefix + "role_users:",
+            },
         };
 
         var roleTtl = options.RolePermissionsTtl;

@@ -65,7 +65,7 @@ public class RbacCacheEntriesTests
         var context = Samples.UserContext("u-1");
 
         Assert.Equal("bcos:dev:rbac_epoch", groups.EpochKey);
-        Assert.Equal("bcos:dev:role_users:r-1", groups.SetKey("r-1"));
+        Assert.Equal("bcos:dev:role_members:r-1", groups.SetKey("r-1"));
         Assert.Equal(context.RoleIds, groups.GroupsOf(context));
         Assert.Equal("u-1", groups.IdOf(context));
         Assert.True(groups.MemberLifetime > 2 * new BendCareCacheOptions().UserContextTtl);

@@ -63,29 +63,32 @@ internal sealed partial class CacheAsideEngine
         return WaitAsync(ApplyOrRememberAsync(new ValueWrite(key, bytes, _time.GetUtcNow() + lifetime, entry.Name, entry.LogId(id))), cancellationToken);
     }
 
-    private ValueTask<InvalidationOutcome> InvalidateCoreAsync<T>(CacheEntry<T> entry, string id)
+    private ValueTask<InvalidationOutcome> InvalidateCoreAsync<T>(CacheEntry<T> entry, string id, long deadline = 0)
     {
         string key = entry.Key(id);
         ForgetFlight(key);
-        return ApplyOrRememberAsync(new TombstoneWrite(key, entry.MustWinLifetime, entry.Name, entry.LogId(id)));
+        return ApplyOrRememberAsync(new TombstoneWrite(key, entry.MustWinLifetime, entry.Name, entry.LogId(id)), deadline);
     }
 
     private async ValueTask<InvalidationOutcome> SetCoreAsync<T>(CacheEntry<T> entry, string id, T value, byte[]? fingerprint)
     {
         string key = entry.Key(id);
         ForgetFlight(key);
+
+        // Every step shares one operation timeout; what is owed when it runs out is remembered.
+        long deadline = _connection.NewDeadline();
         TimeSpan? ttl = CacheableTtl(entry.TtlFor(value, _time.GetUtcNow()));
         if (ttl is not { } lifetime)
         {
             // Not cacheable (an expired token's payload): make sure nothing older is served either.
-            return await InvalidateCoreAsync(entry, id).ConfigureAwait(false);
+            return await InvalidateCoreAsync(entry, id, deadline).ConfigureAwait(false);
         }
 
         var bytes = Envelope.WriteValue(value, entry.TypeInfo, fingerprint);
-        if (entry.Groups is { } groups && !await RegisterInGroupsAsync(entry, groups, id, value).ConfigureAwait(false))
+        if (entry.Groups is { } groups && !await RegisterInGroupsAsync(entry, groups, id, value, deadline).ConfigureAwait(false))
         {
             // A value a group invalidation cannot find must not be written: invalidate instead.
-            return await InvalidateCoreAsync(entry, id).ConfigureAwait(false);
+            return await InvalidateCoreAsync(entry, id, deadline).ConfigureAwait(false);
         }
 
         var write = new ValueWrite(key, bytes, _time.GetUtcNow() + lifetime, entry.Name, entry.LogId(id));
@@ -94,7 +97,7 @@ internal sealed partial class CacheAsideEngine
             return Dropped(write, "the cache is disposed");
         }
 
-        if ((await write.ApplyAsync(_connection, _time, _logger).ConfigureAwait(false)).Count == 0)
+        if ((await write.ApplyAsync(_connection, _time, _logger, deadline).ConfigureAwait(false)).Count == 0)
         {
             return Outcome(write, InvalidationOutcome.Applied);
         }
@@ -103,7 +106,7 @@ internal sealed partial class CacheAsideEngine
         return _pending.Remember(tombstone) ? Outcome(tombstone, InvalidationOutcome.Remembered) : Dropped(tombstone, "too many invalidations remembered");
     }
 
-    private async ValueTask<InvalidationOutcome> ApplyOrRememberAsync(PendingWrite write)
+    private async ValueTask<InvalidationOutcome> ApplyOrRememberAsync(PendingWrite write, long deadline = 0)
     {
         if (!_connection.IsEnabled)
         {
@@ -115,7 +118,17 @@ internal sealed partial class CacheAsideEngine
             return Dropped(write, "the cache is disposed");
         }
 
-        var left = await write.ApplyAsync(_connection, _time, _logger).ConfigureAwait(false);
+        if (deadline == 0)
+        {
+            deadline = _connection.NewDeadline();
+        }
+
+        var left = await write.ApplyAsync(_connection, _time, _logger, deadline).ConfigureAwait(false);
+        if (write.Incomplete)
+        {
+            return Dropped(write, "the role's member set held a foreign value");
+        }
+
         if (left.Count == 0)
         {
             return Outcome(write, InvalidationOutcome.Applied);

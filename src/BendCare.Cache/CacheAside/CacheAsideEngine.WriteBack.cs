@@ -102,13 +102,13 @@ internal sealed partial class CacheAsideEngine
     }
 
     /// <summary>Adds the id to each of its groups' member sets (all in flight together); <see langword="false"/> unless every add went through.</summary>
-    private async ValueTask<bool> RegisterInGroupsAsync<T>(CacheEntry<T> entry, GroupIndex<T> groups, string id, T value)
+    private async ValueTask<bool> RegisterInGroupsAsync<T>(CacheEntry<T> entry, GroupIndex<T> groups, string id, T value, long deadline = 0)
     {
         var groupIds = groups.GroupsOf(value);
         var adds = new Task<bool>[groupIds.Count];
         for (int i = 0; i < groupIds.Count; i++)
         {
-            adds[i] = AddToGroupAsync(entry, groups, groupIds[i], id).AsTask();
+            adds[i] = AddToGroupAsync(entry, groups, groupIds[i], id, deadline).AsTask();
         }
 
         foreach (bool added in await Task.WhenAll(adds).ConfigureAwait(false))
@@ -123,14 +123,15 @@ internal sealed partial class CacheAsideEngine
     }
 
     /// <summary>Registers an id in a group's member set (pruning expired members), in one single-key script.</summary>
-    private async ValueTask<bool> AddToGroupAsync<T>(CacheEntry<T> entry, GroupIndex<T> groups, string groupId, string id)
+    private async ValueTask<bool> AddToGroupAsync<T>(CacheEntry<T> entry, GroupIndex<T> groups, string groupId, string id, long deadline)
     {
         string setKey = groups.SetKey(groupId);
         var added = await _connection.ExecuteAsync(
             setKey,
             static (db, s) => db.ScriptEvaluateAsync(Scripts.AddToGroup, [s.setKey], [s.id, s.lifetimeMs]),
             (setKey: (RedisKey)setKey, id: (RedisValue)id, lifetimeMs: (RedisValue)(long)groups.MemberLifetime.TotalMilliseconds),
-            entry.Name).ConfigureAwait(false);
+            entry.Name,
+            deadline).ConfigureAwait(false);
         if (added.IsOk && (long)added.Value == 1)
         {
             Log.BookkeepingKeyHealed(_logger, "role member set", groupId);

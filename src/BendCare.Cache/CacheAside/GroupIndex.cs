@@ -42,4 +42,12 @@ internal sealed class GroupIndex<T>
     public Func<T, string> IdOf { get; }
 
     public string SetKey(string groupId) => string.Concat(_setKeyPrefix, groupId);
+
+    /// <summary>
+    /// The plain-set member key earlier versions wrote (<c>role_users:</c>); a group invalidation also tombstones the ids
+    /// it lists, so a rolling upgrade loses no registration made by an instance still on the earlier version.
+    /// </summary>
+    public string? LegacySetKey(string groupId) => LegacySetKeyPrefix is null ? null : string.Concat(LegacySetKeyPrefix, groupId);
+
+    public string? LegacySetKeyPrefix { get; init; }
 }

@@ -45,19 +45,27 @@ internal abstract class PendingWrite
     /// Applies the write and returns what did not reach Redis: nothing, the write itself, or — for a write of several
     /// steps — only the steps still owed, so a replay never repeats a step that went through.
     /// </summary>
-    public abstract ValueTask<IReadOnlyList<PendingWrite>> ApplyAsync(RedisConnection connection, TimeProvider time, ILogger logger);
+    /// <param name="connection">The connection.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="logger">The library's logger.</param>
+    /// <param name="deadline">Shared by every step (a caller waits one operation timeout at most); 0 = each step its own.</param>
+    public abstract ValueTask<IReadOnlyList<PendingWrite>> ApplyAsync(RedisConnection connection, TimeProvider time, ILogger logger, long deadline = 0);
+
+    /// <summary>Set when the write went through but could not do all it was for (a role's members were lost): reported as dropped.</summary>
+    public bool Incomplete { get; protected set; }
 }
 
 /// <summary>Replaces whatever the key holds with a new unique tombstone: a miss that no earlier load can overwrite.</summary>
 internal sealed class TombstoneWrite(string key, TimeSpan ttl, string cacheType, string logId) : PendingWrite(key, cacheType, logId)
 {
-    public override async ValueTask<IReadOnlyList<PendingWrite>> ApplyAsync(RedisConnection connection, TimeProvider time, ILogger logger)
+    public override async ValueTask<IReadOnlyList<PendingWrite>> ApplyAsync(RedisConnection connection, TimeProvider time, ILogger logger, long deadline = 0)
     {
         var result = await connection.ExecuteAsync(
             Key,
             static (db, s) => db.StringSetAsync(s.Key, Envelope.NewTombstone(), s.ttl),
             (Key: (RedisKey)Key, ttl),
-            CacheType).ConfigureAwait(false);
+            CacheType,
+            deadline).ConfigureAwait(false);
         return result.IsOk ? Nothing : [this];
     }
 }
@@ -65,7 +73,7 @@ internal sealed class TombstoneWrite(string key, TimeSpan ttl, string cacheType,
 /// <summary>Sets a value that must win (a blacklisting) until an absolute expiry; replayed with what is left of its lifetime.</summary>
 internal sealed class ValueWrite(string key, byte[] value, DateTimeOffset expiresAt, string cacheType, string logId) : PendingWrite(key, cacheType, logId)
 {
-    public override async ValueTask<IReadOnlyList<PendingWrite>> ApplyAsync(RedisConnection connection, TimeProvider time, ILogger logger)
+    public override async ValueTask<IReadOnlyList<PendingWrite>> ApplyAsync(RedisConnection connection, TimeProvider time, ILogger logger, long deadline = 0)
     {
         // Under a millisecond left rounds to PX 0, which the server refuses: the value has expired for all purposes.
         var left = expiresAt - time.GetUtcNow();
@@ -78,7 +86,8 @@ internal sealed class ValueWrite(string key, byte[] value, DateTimeOffset expire
             Key,
             static (db, s) => db.StringSetAsync(s.Key, s.value, s.left),
             (Key: (RedisKey)Key, value, left),
-            CacheType).ConfigureAwait(false);
+            CacheType,
+            deadline).ConfigureAwait(false);
         return result.IsOk ? Nothing : [this];
     }
 }
@@ -94,9 +103,9 @@ internal sealed class GroupInvalidation<T>(CacheEntry<T> entry, GroupIndex<T> gr
 {
     public override bool IsGroupWide => true;
 
-    public override async ValueTask<IReadOnlyList<PendingWrite>> ApplyAsync(RedisConnection connection, TimeProvider time, ILogger logger)
+    public override async ValueTask<IReadOnlyList<PendingWrite>> ApplyAsync(RedisConnection connection, TimeProvider time, ILogger logger, long deadline = 0)
     {
-        if (!epochMoved && !await BumpEpochOnlyAsync(connection, logger).ConfigureAwait(false))
+        if (!epochMoved && !await BumpEpochOnlyAsync(connection, logger, deadline).ConfigureAwait(false))
         {
             return [this];
         }
@@ -105,25 +114,44 @@ internal sealed class GroupInvalidation<T>(CacheEntry<T> entry, GroupIndex<T> gr
             Key,
             static (db, key) => db.ScriptEvaluateAsync(Scripts.GroupMembers, [key]),
             (RedisKey)Key,
-            CacheType).ConfigureAwait(false);
-        if (!members.IsOk)
+            CacheType,
+            deadline).ConfigureAwait(false);
+        var legacy = groups.LegacySetKey(groupId) is { } legacyKey
+            ? await connection.ExecuteAsync(
+                legacyKey,
+                static (db, key) => db.ScriptEvaluateAsync(Scripts.LegacyGroupMembers, [key]),
+                (RedisKey)legacyKey,
+                CacheType,
+                deadline).ConfigureAwait(false)
+            : new OperationResult<RedisResult>(RedisResult.Create(Array.Empty<RedisValue>()));
+        if (!members.IsOk || !legacy.IsOk)
         {
             return [epochMoved ? this : new GroupInvalidation<T>(entry, groups, groupId, LogId, epochMoved: true)];
         }
 
         if (members.Value.IsNull)
         {
-            // A foreign value overwrote the member set: whoever it listed is lost already. Say so; nothing else to do.
+            // A foreign value overwrote the member set: whoever it listed is lost already. Say so, and report the
+            // invalidation as dropped: user contexts it listed may be served until their TTL ends.
             Log.BookkeepingKeyHealed(logger, "role member set", LogId);
-            return Nothing;
+            Incomplete = true;
         }
 
-        var ids = (RedisValue[])members.Value!;
-        var writes = new Task<IReadOnlyList<PendingWrite>>[ids.Length];
-        for (int i = 0; i < writes.Length; i++)
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var id in members.Value.IsNull ? [] : (RedisValue[])members.Value!)
         {
-            string id = ids[i].ToString();
-            writes[i] = new TombstoneWrite(entry.Key(id), entry.MustWinLifetime, CacheType, id).ApplyAsync(connection, time, logger).AsTask();
+            ids.Add(id.ToString());
+        }
+
+        foreach (var id in (RedisValue[])legacy.Value!)
+        {
+            ids.Add(id.ToString());
+        }
+
+        var writes = new List<Task<IReadOnlyList<PendingWrite>>>(ids.Count);
+        foreach (string id in ids)
+        {
+            writes.Add(new TombstoneWrite(entry.Key(id), entry.MustWinLifetime, CacheType, id).ApplyAsync(connection, time, logger, deadline).AsTask());
         }
 
         var failed = new List<PendingWrite>();
@@ -136,13 +164,14 @@ internal sealed class GroupInvalidation<T>(CacheEntry<T> entry, GroupIndex<T> gr
     }
 
     /// <summary>Moves the epoch on (healing a foreign value there); <see langword="false"/> when Redis did not take it.</summary>
-    public async ValueTask<bool> BumpEpochOnlyAsync(RedisConnection connection, ILogger logger)
+    public async ValueTask<bool> BumpEpochOnlyAsync(RedisConnection connection, ILogger logger, long deadline = 0)
     {
         var bumped = await connection.ExecuteAsync(
             groups.EpochKey,
             static (db, s) => db.ScriptEvaluateAsync(Scripts.BumpEpoch, [s.key], [s.fresh]),
             (key: (RedisKey)groups.EpochKey, fresh: (RedisValue)FreshEpoch()),
-            CacheType).ConfigureAwait(false);
+            CacheType,
+            deadline).ConfigureAwait(false);
         if (bumped.IsOk && (long)bumped.Value == -1)
         {
             Log.BookkeepingKeyHealed(logger, "epoch", groups.EpochKey);

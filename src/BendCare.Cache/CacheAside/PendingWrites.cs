@@ -93,19 +93,27 @@ internal sealed class PendingWrites
                     continue;
                 }
 
-                // Only forget the exact write replayed: a newer one for the same key stays.
-                if (Forget(write))
-                {
-                    replayed++;
-                }
-
+                // The steps still owed go in before the replayed write goes out, so no key is ever neither applied nor
+                // remembered; a step under the write's own key takes its place (unless a newer write replaced it).
+                bool replacedInPlace = false;
                 foreach (var step in left)
                 {
                     step.Attempts = write.Attempts + 1;
                     step.NextAttemptAt = _time.GetTimestamp() + BackOff(step.Attempts);
+                    if (step.Key == write.Key)
+                    {
+                        replacedInPlace = Replace(write, step);
+                    }
+                    else
+                    {
+                        // A write remembered meanwhile for the same key is as new as this step or newer: keep it.
+                        Add(step, replace: false);
+                    }
+                }
 
-                    // A write remembered meanwhile for the same key is as new as this step or newer: keep it.
-                    Add(step, replace: false);
+                if (replacedInPlace || Forget(write))
+                {
+                    replayed++;
                 }
             }
         }
@@ -133,39 +141,66 @@ internal sealed class PendingWrites
 
     private bool Add(PendingWrite write, bool replace)
     {
-        while (!_writes.TryAdd(write.Key, write))
+        while (true)
         {
-            if (!replace)
+            if (_writes.TryGetValue(write.Key, out var existing))
             {
-                return true;
-            }
-
-            // Last one wins: replace what is there (the counts do not change unless the kind does).
-            if (_writes.TryGetValue(write.Key, out var existing) && _writes.TryUpdate(write.Key, write, existing))
-            {
-                if (existing.IsGroupWide != write.IsGroupWide)
+                if (!replace)
                 {
-                    Interlocked.Add(ref _groupWide, write.IsGroupWide ? 1 : -1);
+                    return true;
                 }
 
+                // Last one wins.
+                if (Replace(existing, write))
+                {
+                    return true;
+                }
+
+                continue;
+            }
+
+            // Counted before it is published, so IsEmpty is never true while a write is in the map.
+            if (Interlocked.Increment(ref _count) > _limit)
+            {
+                Interlocked.Decrement(ref _count);
+                Log.PendingInvalidationsFull(_logger, _limit);
+                return false;
+            }
+
+            if (write.IsGroupWide)
+            {
+                Interlocked.Increment(ref _groupWide);
+            }
+
+            if (_writes.TryAdd(write.Key, write))
+            {
+                Log.InvalidationDeferred(_logger, write.CacheType, write.LogId);
                 return true;
             }
-        }
 
-        if (write.IsGroupWide)
+            Interlocked.Decrement(ref _count);
+            if (write.IsGroupWide)
+            {
+                Interlocked.Decrement(ref _groupWide);
+            }
+        }
+    }
+
+    /// <summary>Swaps <paramref name="current"/> for <paramref name="next"/> under their key, counting conservatively.</summary>
+    private bool Replace(PendingWrite current, PendingWrite next)
+    {
+        if (next.IsGroupWide)
         {
             Interlocked.Increment(ref _groupWide);
         }
 
-        if (Interlocked.Increment(ref _count) > _limit)
+        bool replaced = _writes.TryUpdate(next.Key, next, current);
+        if (replaced ? current.IsGroupWide : next.IsGroupWide)
         {
-            Forget(write);
-            Log.PendingInvalidationsFull(_logger, _limit);
-            return false;
+            Interlocked.Decrement(ref _groupWide);
         }
 
-        Log.InvalidationDeferred(_logger, write.CacheType, write.LogId);
-        return true;
+        return replaced;
     }
 
     private long BackOff(int attempts)

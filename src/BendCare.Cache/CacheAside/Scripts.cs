@@ -73,12 +73,25 @@ internal static class Scripts
         return redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')
         """;
 
+    /// <summary>The members of an earlier version's plain member set KEYS[1]; nothing when it is missing or not a set.</summary>
+    public const string LegacyGroupMembers = """
+        if redis.call('TYPE', KEYS[1]).ok == 'set' then
+          return redis.call('SMEMBERS', KEYS[1])
+        end
+        return {}
+        """;
+
     /// <summary>
     /// Moves the epoch KEYS[1] on: INCR, or, when the key holds anything but an integer (a foreign value), replaces it
-    /// with ARGV[1], a fresh random number no reader can have seen. Either way every load that read the epoch before
-    /// drops its write-back. Returns the new epoch, or -1 when it healed the key.
+    /// with ARGV[1], a fresh random number no reader can have seen; a missing key (never written, deleted, evicted) is
+    /// started at ARGV[1] too, so epochs never repeat after a loss. Either way every load that read the epoch before
+    /// drops its write-back. Returns the new epoch, -1 when it healed the key, 0 when it started it.
     /// </summary>
     public const string BumpEpoch = """
+        if redis.call('EXISTS', KEYS[1]) == 0 then
+          redis.call('SET', KEYS[1], ARGV[1])
+          return 0
+        end
         local r = redis.pcall('INCR', KEYS[1])
         if type(r) == 'table' and r.err then
           redis.call('SET', KEYS[1], ARGV[1])

@@ -52,9 +52,10 @@ internal sealed class BendCareCacheOptionsValidator : IValidateOptions<BendCareC
             failures.Add($"{nameof(BendCareCacheOptions.BreakerMaxOpenDuration)} must be at least {nameof(BendCareCacheOptions.BreakerOpenDuration)}.");
         }
 
-        if (options.OperationTimeout > TimeSpan.FromSeconds(30))
+        if (options.OperationTimeout > TimeSpan.FromSeconds(10))
         {
-            failures.Add($"{nameof(BendCareCacheOptions.OperationTimeout)} must be at most 30 seconds; requests wait this long at worst.");
+            // The must-win margin (30 s) must cover a compare-and-set abandoned at the timeout with room to spare.
+            failures.Add($"{nameof(BendCareCacheOptions.OperationTimeout)} must be at most 10 seconds; requests wait this long at worst.");
         }
 
         AtLeastOne(failures, nameof(BendCareCacheOptions.BreakerFailureThreshold), options.BreakerFailureThreshold);

@@ -129,7 +129,7 @@ public sealed class ClusterOperationTests(ClusterFixture fixture, ITestOutputHel
         output.WriteLine(
             "commands served per primary while 200 user contexts missed and were written back: "
             + string.Join(", ", topology.Primaries.Select(p => $"{p.EndPoint}={commandsAfter[p.EndPoint] - commandsBefore[p.EndPoint]}"))
-            + $" (rbac_epoch on {topology.PrimaryOf(prefix + "rbac_epoch").EndPoint}, role_users:r-reader on {topology.PrimaryOf(prefix + "role_users:r-reader").EndPoint})");
+            + $" (rbac_epoch on {topology.PrimaryOf(prefix + "rbac_epoch").EndPoint}, role_members:r-reader on {topology.PrimaryOf(prefix + "role_members:r-reader").EndPoint})");
         Assert.Equal(users.Length, stored.Values.Sum());
         Assert.True(stored.Values.Count(n => n > 0) >= 3, "200 users' keys are not on every primary: " + string.Join(", ", stored));
         Assert.All(stored.Values, n => Assert.InRange(n, 20, 180));
@@ -163,7 +163,7 @@ public sealed class ClusterOperationTests(ClusterFixture fixture, ITestOutputHel
         var holders = Enumerable.Range(0, 30).Select(i => $"editor-{i}").ToArray();
         var others = Enumerable.Range(0, 10).Select(i => $"reader-{i}").ToArray();
         Assert.Equal(3, holders.Select(u => topology.PrimaryOf(prefix + "user_context:" + u).Id).Distinct().Count());
-        output.WriteLine($"role_users:{role} on {topology.PrimaryOf(prefix + "role_users:" + role).EndPoint}, rbac_epoch on {topology.PrimaryOf(prefix + "rbac_epoch").EndPoint}");
+        output.WriteLine($"role_members:{role} on {topology.PrimaryOf(prefix + "role_members:" + role).EndPoint}, rbac_epoch on {topology.PrimaryOf(prefix + "rbac_epoch").EndPoint}");
 
         foreach (string user in holders)
         {
@@ -210,8 +210,8 @@ public sealed class ClusterOperationTests(ClusterFixture fixture, ITestOutputHel
 
         // The epoch, the role's member set and the user's context: three keys on three different primaries.
         string epochOwner = topology.PrimaryOf(prefix + "rbac_epoch").Id;
-        string role = Candidates("role-").First(r => topology.PrimaryOf(prefix + "role_users:" + r).Id != epochOwner);
-        string setOwner = topology.PrimaryOf(prefix + "role_users:" + role).Id;
+        string role = Candidates("role-").First(r => topology.PrimaryOf(prefix + "role_members:" + r).Id != epochOwner);
+        string setOwner = topology.PrimaryOf(prefix + "role_members:" + role).Id;
         string userId = Candidates("u-").First(u => topology.PrimaryOf(prefix + "user_context:" + u).Id is var o && o != epochOwner && o != setOwner);
         var slowV1 = new GatedLoader<UserContext?>(Models.UserContext(userId, "v1", role));
 

@@ -40,7 +40,7 @@ public sealed class BookkeepingKeyTests(SharedRedisFixture redis)
         string prefix = SharedRedisFixture.NewKeyPrefix();
         await using var host = await CacheHost.StartAsync(redis.Server.Host, redis.Server.Port, prefix);
         var admin = (await redis.ConnectAdminAsync()).GetDatabase();
-        await WriteGarbageAsync(admin, prefix + "role_users:r1", garbage);
+        await WriteGarbageAsync(admin, prefix + "role_members:r1", garbage);
 
         await AssertCachedAgainAsync(host, "u1", "r1");
         await host.Cache.InvalidateRolePermissionsAsync("r1");
@@ -50,6 +50,40 @@ public sealed class BookkeepingKeyTests(SharedRedisFixture redis)
         var v2 = new CountingLoader<UserContext?>(Models.UserContext("u1", "v2", "r1"));
         Same.Value(Models.UserContext("u1", "v2", "r1"), await host.Cache.GetUserContextAsync("u1", v2.Load));
         Assert.Equal(1, v2.Calls);
+    }
+
+    [Fact]
+    public async Task A_role_edit_also_reaches_holders_registered_by_an_earlier_version_in_a_plain_set()
+    {
+        // An instance still on the earlier version registers holders with SADD under role_users:{role}.
+        string prefix = SharedRedisFixture.NewKeyPrefix();
+        await using var host = await CacheHost.StartAsync(redis.Server.Host, redis.Server.Port, prefix);
+        var admin = (await redis.ConnectAdminAsync()).GetDatabase();
+        await host.Cache.SetUserContextAsync(Models.UserContext("old-1", "v1", "r1"));
+        await admin.KeyDeleteAsync(prefix + "role_members:r1");
+        await admin.SetAddAsync(prefix + "role_users:r1", "old-1");
+
+        await host.Cache.InvalidateRolePermissionsAsync("r1");
+
+        var v2 = new CountingLoader<UserContext?>(Models.UserContext("old-1", "v2", "r1"));
+        Same.Value(Models.UserContext("old-1", "v2", "r1"), await host.Cache.GetUserContextAsync("old-1", v2.Load));
+        Assert.Equal(1, v2.Calls);
+    }
+
+    [Fact]
+    public async Task A_missing_epoch_key_starts_at_a_random_value_so_epochs_never_repeat_after_a_loss()
+    {
+        string prefix = SharedRedisFixture.NewKeyPrefix();
+        await using var host = await CacheHost.StartAsync(redis.Server.Host, redis.Server.Port, prefix);
+        var admin = (await redis.ConnectAdminAsync()).GetDatabase();
+
+        await host.Cache.InvalidateRolePermissionsAsync("r1");
+        long first = (long)await admin.StringGetAsync(prefix + "rbac_epoch");
+        await admin.KeyDeleteAsync(prefix + "rbac_epoch");
+        await host.Cache.InvalidateRolePermissionsAsync("r1");
+        long second = (long)await admin.StringGetAsync(prefix + "rbac_epoch");
+
+        Assert.True(first > 1_000_000 && second > 1_000_000 && first != second, $"epochs {first}, {second}");
     }
 
     [Fact]

@@ -36,7 +36,7 @@ public sealed class RoleMembershipTests(ITestOutputHelper output) : IAsyncLifeti
     public async Task A_role_edit_with_100000_former_and_1000_current_holders_tombstones_only_the_current_ones()
     {
         const string prefix = "members:";
-        const string setKey = prefix + "role_users:big";
+        const string setKey = prefix + "role_members:big";
         var admin = _adminConnection.GetDatabase();
         var server = _adminConnection.GetServer(_adminConnection.GetEndPoints()[0]);
         await using var host = await CacheHost.StartAsync(_server.Host, _server.Port, prefix, o => o.OperationTimeout = TimeSpan.FromSeconds(5));

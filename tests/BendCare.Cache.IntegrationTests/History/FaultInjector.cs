@@ -56,7 +56,7 @@ public sealed class FaultInjector(RedisServer server, IReadOnlyList<TcpFaultProx
 
                 case OperationKind.CorruptRoleUsers:
                     // Type-agnostic: whatever the index is (set, sorted set), it becomes a string or a list.
-                    string key = keyPrefix + "role_users:" + operation.Key.Id;
+                    string key = keyPrefix + "role_members:" + operation.Key.Id;
                     await admin.KeyDeleteAsync(key);
                     if (operation.AsList)
                     {

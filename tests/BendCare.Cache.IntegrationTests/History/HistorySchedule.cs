@@ -30,7 +30,7 @@ public enum OperationKind
     /// <summary><c>rbac_epoch</c> ← <c>not-a-number</c>.</summary>
     CorruptEpoch,
 
-    /// <summary><c>role_users:{role}</c> ← a string or a list (DEL first, so it works whatever type the library uses).</summary>
+    /// <summary><c>role_members:{role}</c> ← a string or a list (DEL first, so it works whatever type the library uses).</summary>
     CorruptRoleUsers,
 }
 

@@ -481,7 +481,7 @@ public sealed class InvariantChecker
         OperationKind.ServerKill => "server killed (-9) and restarted",
         OperationKind.CorruptValue => $"SET {op.Key} <{op.Garbage.Length} random bytes>",
         OperationKind.CorruptEpoch => "SET rbac_epoch not-a-number",
-        _ => $"role_users:{op.Key.Id} replaced by a {(op.AsList ? "list" : "string")}",
+        _ => $"role_members:{op.Key.Id} replaced by a {(op.AsList ? "list" : "string")}",
     };
 
     private static string Short(Exception exception)

@@ -11,7 +11,7 @@ internal static class AclRules
 {
     /// <summary>What the library itself sends: reads, writes with TTLs, the role sets and epoch, the compare-and-set script.</summary>
     public const string DataCommands =
-        "+get +set +setex +psetex +del +type +incr +zadd +zrem +zscore +zrangebyscore +pttl +pexpire +time +eval +evalsha +script|load";
+        "+get +set +setex +psetex +del +type +incr +exists +smembers +zadd +zrem +zscore +zrangebyscore +pttl +pexpire +time +eval +evalsha +script|load";
 
     /// <summary>
     /// What StackExchange.Redis sends on each connection and as keep-alive. ECHO (the handshake's tracer) and PING
