@@ -138,8 +138,8 @@ public class OptionsValidatorTests
     }
 
     [Fact]
-    public void Operation_timeout_of_exactly_30_seconds_is_accepted() =>
-        Assert.True(_validator.Validate(null, new BendCareCacheOptions { OperationTimeout = TimeSpan.FromSeconds(30) }).Succeeded);
+    public void Operation_timeout_of_exactly_10_seconds_is_accepted() =>
+        Assert.True(_validator.Validate(null, new BendCareCacheOptions { OperationTimeout = TimeSpan.FromSeconds(10) }).Succeeded);
 
     [Fact]
     public void Max_open_duration_equal_to_open_duration_is_accepted() =>

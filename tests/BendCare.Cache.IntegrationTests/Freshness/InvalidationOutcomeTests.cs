@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using BendCare.Cache.IntegrationTests.Infrastructure;
 using BendCare.Cache.IntegrationTests.Support;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Xunit;
 
@@ -75,6 +76,7 @@ public sealed class InvalidationOutcomeTests(SharedRedisFixture redis)
         await using var proxy = new TcpFaultProxy(redis.Server.Host, redis.Server.Port);
         proxy.Start();
         var outcomes = new ConcurrentQueue<string>();
+        Meter? ours = null;
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
@@ -83,8 +85,14 @@ public sealed class InvalidationOutcomeTests(SharedRedisFixture redis)
                 l.EnableMeasurementEvents(instrument);
             }
         };
-        listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
+        listener.SetMeasurementEventCallback<long>((instrument, _, tags, _) =>
         {
+            // Other tests run in parallel with meters of the same name: count this host's only.
+            if (!ReferenceEquals(instrument.Meter, Volatile.Read(ref ours)))
+            {
+                return;
+            }
+
             foreach (var tag in tags)
             {
                 if (tag.Key == "outcome")
@@ -95,6 +103,7 @@ public sealed class InvalidationOutcomeTests(SharedRedisFixture redis)
         });
         listener.Start();
         var host = await CacheHost.StartAsync("127.0.0.1", proxy.Port, SharedRedisFixture.NewKeyPrefix(), o => o.MaxPendingInvalidations = 1);
+        Volatile.Write(ref ours, host.Services.GetRequiredService<Diagnostics.CacheMetrics>().Meter);
 
         await host.Cache.InvalidateUserBasicAsync("applied");
         proxy.Stop();
