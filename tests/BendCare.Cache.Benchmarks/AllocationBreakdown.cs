@@ -42,7 +42,7 @@ internal static class AllocationBreakdown
             ("library step: StringGetLeaseAsync + lease.Dispose", async () => (await db.StringGetLeaseAsync(libraryKey).ConfigureAwait(false))?.Dispose()),
             ("library step: RedisConnection.ExecuteAsync(StringGetLeaseAsync) + Dispose", async () =>
             {
-                var r = await connection.ExecuteAsync(static (d, k) => d.StringGetLeaseAsync(k), libraryKey, "user_context").ConfigureAwait(false);
+                var r = await connection.ExecuteAsync(libraryKey, static (d, k) => d.StringGetLeaseAsync(k), libraryKey, "user_context").ConfigureAwait(false);
                 r.Value?.Dispose();
             }),
             ("  the same GET awaited through Task.WaitAsync(150 ms, TimeProvider.System)", async () =>

@@ -43,7 +43,7 @@ internal static class PairedComparison
             "GET lease: raw db.StringGetLeaseAsync (B) vs RedisConnection.ExecuteAsync guard (L)",
             fixture,
             async () => (await db.StringGetLeaseAsync(libraryKey).ConfigureAwait(false))?.Dispose(),
-            async () => (await connection.ExecuteAsync(static (d, k) => d.StringGetLeaseAsync(k), libraryKey, "user_context").ConfigureAwait(false)).Value?.Dispose(),
+            async () => (await connection.ExecuteAsync(libraryKey, static (d, k) => d.StringGetLeaseAsync(k), libraryKey, "user_context").ConfigureAwait(false)).Value?.Dispose(),
             rounds,
             blockCalls,
             drain: false);

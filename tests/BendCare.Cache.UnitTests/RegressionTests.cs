@@ -53,10 +53,11 @@ public class RegressionTests
         await connection.FirstConnected;
 
         var wrongType = await connection.ExecuteAsync(
+            "key",
             static (_, _) => Task.FromException<bool>(new RedisServerException(RedisErrorKind.WrongType, CommandFlags.None, "WRONGTYPE Operation against a key holding the wrong kind of value")),
             0,
             "test");
-        var later = await connection.ExecuteAsync(static (_, _) => Task.FromResult(true), 0, "test");
+        var later = await connection.ExecuteAsync("key", static (_, _) => Task.FromResult(true), 0, "test");
 
         Assert.Equal(OperationStatus.DataError, wrongType.Status);
         Assert.Equal(BreakerState.Closed, connection.BreakerState);
