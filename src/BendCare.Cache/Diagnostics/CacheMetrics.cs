@@ -20,6 +20,7 @@ internal sealed class CacheMetrics : IDisposable
     private readonly Counter<long> _unreadable;
     private readonly Counter<long> _writeBacksDropped;
     private readonly Counter<long> _reconnects;
+    private readonly Counter<long> _serverEvictions;
     private readonly Histogram<double> _duration;
     private Func<int>? _pendingInvalidations;
     private Func<BreakerState>? _breakerState;
@@ -35,6 +36,7 @@ internal sealed class CacheMetrics : IDisposable
         _unreadable = _meter.CreateCounter<long>("bendcare.cache.entries.unreadable", "{entry}", "Corrupt, foreign or incompatible entries found and healed.");
         _writeBacksDropped = _meter.CreateCounter<long>("bendcare.cache.writebacks.dropped", "{write}", "Write-backs not done because an invalidation won or too many were pending.");
         _reconnects = _meter.CreateCounter<long>("bendcare.cache.reconnects", "{reconnect}", "Connections replaced after staying broken.");
+        _serverEvictions = _meter.CreateCounter<long>("bendcare.cache.server.evictions", "{key}", "Keys the Redis servers evicted (evicted_keys growth); freshness guarantees need zero.");
         _duration = _meter.CreateHistogram<double>("bendcare.cache.operation.duration", "s", "Duration of cache reads, loader included on a miss.");
         _meter.CreateObservableGauge("bendcare.cache.breaker.state", () => (int)(_breakerState?.Invoke() ?? BreakerState.Closed), description: "0 closed (Redis used), 1 half-open (probing), 2 open (Redis skipped).");
         _meter.CreateObservableGauge("bendcare.cache.invalidations.pending", () => _pendingInvalidations?.Invoke() ?? 0, "{invalidation}", "Invalidations remembered for replay while Redis is unreachable.");
@@ -63,6 +65,8 @@ internal sealed class CacheMetrics : IDisposable
     public void Timeout(string cacheType) => _timeouts.Add(1, new KeyValuePair<string, object?>("cache.type", cacheType));
 
     public void Reconnect() => _reconnects.Add(1);
+
+    public void ServerEvictions(long count) => _serverEvictions.Add(count);
 
     public void Dispose() => _meter.Dispose();
 }
