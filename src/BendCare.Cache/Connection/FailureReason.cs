@@ -140,9 +140,62 @@ internal static class FailureClassifier
 
     private static bool Contains(string text, string value) => text.Contains(value, StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>A server reply that says the cached data is wrong (a foreign value at our key), not that Redis is broken.</summary>
-    public static bool IsDataError(Exception exception) =>
-        exception is RedisServerException rse && rse.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal);
+    /// <summary>
+    /// Replies that say our data (or the command built from it) was wrong: Redis answered, so they never count towards
+    /// the breaker. Everything else a server replies (LOADING, BUSY, MASTERDOWN, CLUSTERDOWN, TRYAGAIN, READONLY, OOM,
+    /// max clients, NOAUTH/WRONGPASS/NOPERM, and any reply not listed here) says the server is unwell or misconfigured.
+    /// </summary>
+    private static readonly string[] DataErrorReplies =
+    [
+        "WRONGTYPE",
+        "ERR value is not an integer or out of range",
+        "ERR value is not a valid float",
+        "ERR invalid expire time",
+        "ERR increment or decrement would overflow",
+        "ERR increment would produce NaN or Infinity",
+        "ERR hash value is not an integer",
+        "ERR Error running script",
+        "ERR Error compiling script",
+        "ERR user_script:",
+    ];
+
+    /// <summary>Error codes that inside a script's error still say the server, not the data, is the problem.</summary>
+    private static readonly string[] ServerTroubleInScripts = ["BUSY", "OOM", "NOPERM", "NOAUTH", "WRONGPASS", "LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "MISCONF", "NOREPLICAS"];
+
+    /// <summary>A server reply that says the data (or our command) is wrong — a foreign value at our key — not that Redis is broken.</summary>
+    public static bool IsDataError(Exception exception)
+    {
+        if (exception is not RedisServerException rse)
+        {
+            return false;
+        }
+
+        string message = rse.Message;
+        foreach (string reply in DataErrorReplies)
+        {
+            if (message.StartsWith(reply, StringComparison.Ordinal))
+            {
+                return !reply.StartsWith("ERR ", StringComparison.Ordinal) || !IsServerTroubleInScript(message);
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>A script error that wraps a reply such as BUSY or OOM raised by a command inside the script.</summary>
+    private static bool IsServerTroubleInScript(string message)
+    {
+        foreach (string code in ServerTroubleInScripts)
+        {
+            int at = message.IndexOf(code, StringComparison.Ordinal);
+            if (at > 0 && message[at - 1] == ' ' && (at + code.Length == message.Length || message[at + code.Length] == ' '))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private static bool IsAuthMessage(string message) =>
         message.StartsWith("NOAUTH", StringComparison.Ordinal) || message.StartsWith("WRONGPASS", StringComparison.Ordinal);

@@ -29,6 +29,14 @@ internal static class RedisConfigurationFactory
             KeepAlive = 10,
             ClientName = "BendCare.Cache",
 
+            // Exception messages name the command but not its key (keys hold user and token ids). Whatever a message
+            // still holds goes through Redact.ErrorText before it is kept or logged.
+            IncludeDetailInExceptions = false,
+
+            // The client refuses INFO without this flag (it is a client-side guard only: the server's ACL decides, and
+            // +info is all the user needs). The eviction watch reads INFO stats; nothing else sends an admin command.
+            AllowAdmin = true,
+
             // No tie-breaker key outside our prefix, no configuration pub/sub channel, no CONFIG GET in the handshake:
             // none helps a cache, CONFIG is restricted on ElastiCache, and without them the ACL user needs no channel,
             // no key beyond the prefix and no CONFIG permission (see docs/configuration.md).

@@ -20,6 +20,7 @@ internal sealed class CacheMetrics : IDisposable
     private readonly Counter<long> _unreadable;
     private readonly Counter<long> _writeBacksDropped;
     private readonly Counter<long> _reconnects;
+    private readonly Counter<long> _serverEvictions;
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _invalidations;
     private Func<int>? _pendingInvalidations;
@@ -37,6 +38,7 @@ internal sealed class CacheMetrics : IDisposable
         _writeBacksDropped = _meter.CreateCounter<long>("bendcare.cache.writebacks.dropped", "{write}", "Write-backs not done because an invalidation won or too many were pending.");
         _reconnects = _meter.CreateCounter<long>("bendcare.cache.reconnects", "{reconnect}", "Connections replaced after staying broken.");
         _invalidations = _meter.CreateCounter<long>("bendcare.cache.invalidations", "{invalidation}", "Invalidations, blacklistings and sets, by outcome: applied, remembered (replayed later) or dropped.");
+        _serverEvictions = _meter.CreateCounter<long>("bendcare.cache.server.evictions", "{key}", "Keys the Redis servers evicted (evicted_keys growth); freshness guarantees need zero.");
         _duration = _meter.CreateHistogram<double>("bendcare.cache.operation.duration", "s", "Duration of cache reads, loader included on a miss.");
         _meter.CreateObservableGauge("bendcare.cache.breaker.state", () => (int)(_breakerState?.Invoke() ?? BreakerState.Closed), description: "0 closed (Redis used), 1 half-open (probing), 2 open (Redis skipped).");
         _meter.CreateObservableGauge("bendcare.cache.invalidations.pending", () => _pendingInvalidations?.Invoke() ?? 0, "{invalidation}", "Invalidations remembered for replay while Redis is unreachable.");
@@ -80,6 +82,7 @@ internal sealed class CacheMetrics : IDisposable
         CacheAside.InvalidationOutcome.Remembered => "remembered",
         _ => "dropped",
     };
+    public void ServerEvictions(long count) => _serverEvictions.Add(count);
 
     public void Dispose() => _meter.Dispose();
 }

@@ -409,8 +409,7 @@ public sealed class BendCareConnectionCheck
     /// <summary>The first line of an exception message, shortened, with the password masked should a server ever echo it.</summary>
     private string Detail(Exception exception)
     {
-        string line = ErrorText.FirstLine(exception.Message, MaxDetailLength);
-        return string.IsNullOrEmpty(_options.Password) ? line : line.Replace(_options.Password, "****", StringComparison.Ordinal);
+        return ErrorText.FirstLine(Redact.ErrorText(exception.Message, _options.Password), MaxDetailLength);
     }
 
     private ConnectionCheckResult Failed(FailureReason reason, string message) => Result(success: false, ReasonText(reason), message);

@@ -26,6 +26,7 @@ internal static partial class Log
     internal const int ConfigurationProblemId = 2005;
     internal const int ForcedReconnectId = 2006;
     internal const int ConnectedId = 2007;
+    internal const int ServerEvictionsId = 2008;
 
     internal const int UnreadableEntryId = 3001;
     internal const int WrongTypeEntryId = 3002;
@@ -86,6 +87,9 @@ internal static partial class Log
 
     [LoggerMessage(ForcedReconnectId, LogLevel.Warning, "Redis cache connection to {Endpoint} replaced after {Seconds:F0} s of failures")]
     public static partial void ForcedReconnect(ILogger logger, string endpoint, double seconds);
+
+    [LoggerMessage(ServerEvictionsId, LogLevel.Warning, "Redis server evicted {Count} key(s) since the last check ({Total} since start): freshness needs a server that never evicts (tombstones, role sets and the epoch may be gone, so revoked data can be served again until its TTL ends). Give the cache more memory or set maxmemory-policy to noeviction")]
+    public static partial void ServerEvictions(ILogger logger, long count, long total);
 
     [LoggerMessage(UnreadableEntryId, LogLevel.Warning, "Unreadable {CacheType} entry for {CacheId} ({Problem}): treated as a miss and overwritten")]
     public static partial void UnreadableEntry(ILogger logger, string cacheType, string cacheId, string problem);

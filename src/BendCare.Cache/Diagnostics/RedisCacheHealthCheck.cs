@@ -6,7 +6,9 @@ namespace BendCare.Cache.Diagnostics;
 
 /// <summary>
 /// Healthy when requests use Redis, Degraded (never Unhealthy) when they fall back to the database: the application
-/// still works. Data: the masked endpoint, breaker state, pending invalidations and the last error.
+/// still works, and Degraded while the server evicts keys (freshness then does not hold). Data: the masked endpoint,
+/// the worst breaker state and how many breakers are not closed, pending invalidations, evictions seen and the last
+/// error (redacted).
 /// </summary>
 internal sealed class RedisCacheHealthCheck : IHealthCheck
 {
@@ -26,6 +28,8 @@ internal sealed class RedisCacheHealthCheck : IHealthCheck
             ["endpoint"] = _connection.Endpoint,
             ["breaker"] = _connection.BreakerState.ToString(),
             ["pendingInvalidations"] = _engine.PendingInvalidations,
+            ["breakersNotClosed"] = _connection.BreakersNotClosed,
+            ["serverEvictions"] = _connection.ServerEvictions,
             ["lastError"] = _connection.LastError ?? "",
         };
 
@@ -34,9 +38,15 @@ internal sealed class RedisCacheHealthCheck : IHealthCheck
         {
             result = HealthCheckResult.Healthy("Redis cache disabled (REDIS_HOST not set): reads go to the database.", data);
         }
-        else if (_connection.IsUsable && _engine.PendingInvalidations == 0 && !_connection.HasRecentConfigurationProblem)
+        else if (_connection.IsUsable && _engine.PendingInvalidations == 0 && !_connection.HasRecentConfigurationProblem && !_connection.HasRecentEvictions)
         {
             result = HealthCheckResult.Healthy("Redis cache in use.", data);
+        }
+        else if (_connection.IsUsable && _engine.PendingInvalidations == 0 && !_connection.HasRecentConfigurationProblem)
+        {
+            result = HealthCheckResult.Degraded(
+                "Redis server evicted keys recently: invalidations may be lost (give the cache more memory or use maxmemory-policy noeviction).",
+                data: data);
         }
         else
         {

@@ -83,6 +83,19 @@ public sealed class ClusterFailoverTests(ClusterFixture fixture, ITestOutputHelp
         await client.Cache.GetUserBasicAsync(preexisting, preexistingLoader.Load);
         await client.Host.WaitForWriteBacksAsync();
 
+        // Keys on the shards that stay healthy, cached before the fault: read all through it, they must stay hits.
+        var healthyIds = Enumerable.Range(0, 5_000).Select(i => $"healthy-{i}")
+            .Where(id => !target.Serves(RedisCluster.HashSlot(CacheType.Named("user_basic").Key(prefix, id))))
+            .Take(200)
+            .ToArray();
+        var healthyLoader = new CountingLoader<UserBasicInfo?>(Models.UserBasic("healthy"));
+        foreach (string id in healthyIds)
+        {
+            await client.Cache.GetUserBasicAsync(id, healthyLoader.Load);
+        }
+
+        await client.Host.WaitForWriteBacksAsync();
+
         var violations = new ConcurrentQueue<string>();
         var exceptions = new ConcurrentQueue<string>();
         var stop = new CancellationTokenSource();
@@ -102,6 +115,8 @@ public sealed class ClusterFailoverTests(ClusterFixture fixture, ITestOutputHelp
         TimeSpan? firstPreexistingHit;
         TimeSpan? firstWrittenBackHit;
         string steady;
+        (int Hits, int Misses) healthy = (0, 0);
+        Task<(int Hits, int Misses)>? healthyReads = null;
         try
         {
             await Task.Delay(LoadBeforeFault);
@@ -110,6 +125,7 @@ public sealed class ClusterFailoverTests(ClusterFixture fixture, ITestOutputHelp
             var sinceFault = Stopwatch.StartNew();
             var inEffect = await inflict(target);
             inEffectAfter = sinceFault.Elapsed;
+            healthyReads = ReadHealthyShardsAsync(client.Cache, healthyIds, healthyLoader, stop.Token);
             switchedAfter = switched is null ? inEffectAfter : null;
             var switchTask = switched is null ? Task.FromResult(inEffect) : TimedAsync(switched(target));
             timeline = new Timeline(client, sinceFault);
@@ -118,6 +134,7 @@ public sealed class ClusterFailoverTests(ClusterFixture fixture, ITestOutputHelp
             await Task.Delay(LoadAfterFault - inEffectAfter);
             await stop.CancelAsync();
             finished = await Task.WhenAll(callers).WaitAsync(TimeSpan.FromSeconds(30));
+            healthy = await healthyReads.WaitAsync(TimeSpan.FromSeconds(30));
             statsAtStop = (client.Counters.Total(CacheCounters.Hits), client.Counters.Total(CacheCounters.Misses));
             promoted = await switchTask.WaitAsync(TimeSpan.FromSeconds(30));
             (firstPreexistingHit, firstWrittenBackHit) = await probe.WaitAsync(HitsResumeWithin + TimeSpan.FromSeconds(5));
@@ -148,6 +165,7 @@ public sealed class ClusterFailoverTests(ClusterFixture fixture, ITestOutputHelp
             + $"{Environment.NewLine}  first hit on a key in the moved slots written back after the fault: {Seconds(firstWrittenBackHit)} after the fault"
             + $"{Environment.NewLine}  {finished.Sum()} calls by {Callers} callers; reads after the fault until the callers stopped (probe included): {statsAtStop.hits - statsBefore.hits} hits, {statsAtStop.misses - statsBefore.misses} misses"
             + $"; redis errors {client.Counters.Total(CacheCounters.RedisErrors)}, timeouts {client.Counters.Total(CacheCounters.Timeouts)}, write-backs dropped {client.Counters.Total(CacheCounters.WriteBacksDropped)}"
+            + $"{Environment.NewLine}  reads of keys on the healthy shards from the fault until the callers stopped: {healthy.Hits} hits, {healthy.Misses} misses"
             + $"{Environment.NewLine}  afterwards{(switched is null ? string.Empty : " (killed node still down)")}: {steady}"
             + $"{Environment.NewLine}  breaker/pending timeline after the fault: {timeline}"
             + $"{Environment.NewLine}  warnings/errors logged: {warnings.Count}"
@@ -159,6 +177,35 @@ public sealed class ClusterFailoverTests(ClusterFixture fixture, ITestOutputHelp
         Assert.True(violations.IsEmpty, $"{violations.Count} wrong answer(s): {string.Join(Environment.NewLine, violations.Take(5))}");
         Assert.True(firstWrittenBackHit is not null, $"no hit on a written-back key in the moved slots within {HitsResumeWithin.TotalSeconds:0} s; breaker {client.Host.Connection.BreakerState}, pending {client.Host.Engine.PendingInvalidations}, last error {client.Host.Connection.LastError}");
         Assert.Equal(0, client.Counters.Total(CacheCounters.Unreadable));
+        Assert.True(healthy.Hits > 0, "no read of a healthy shard's key was made during the fault");
+        Assert.True(healthy.Misses == 0, $"{healthy.Misses} of {healthy.Hits + healthy.Misses} reads of keys on the healthy shards went to the loader during the fault");
+    }
+
+    /// <summary>
+    /// Reads keys that live on the shards the fault does not touch, until stopped. Returns how many were hits (served
+    /// from Redis) and how many called the loader.
+    /// </summary>
+    private static async Task<(int Hits, int Misses)> ReadHealthyShardsAsync(IRbacCache cache, string[] ids, CountingLoader<UserBasicInfo?> loader, CancellationToken stop)
+    {
+        int hits = 0;
+        int misses = 0;
+        for (int i = 0; !stop.IsCancellationRequested; i++)
+        {
+            int before = loader.Calls;
+            await cache.GetUserBasicAsync(ids[i % ids.Length], loader.Load, CancellationToken.None);
+            if (loader.Calls == before)
+            {
+                hits++;
+            }
+            else
+            {
+                misses++;
+            }
+
+            await Task.Delay(2, CancellationToken.None);
+        }
+
+        return (hits, misses);
     }
 
     /// <summary>
