@@ -96,6 +96,21 @@ public sealed class BendCareCacheOptions
     /// </summary>
     public TimeSpan ReconnectAfter { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long the breaker must stay closed before a run of trouble counts as over for <see cref="ReconnectAfter"/>: a
+    /// breaker that flaps (PINGs succeed while requests keep failing) keeps the trouble clock running. Default 10 seconds.
+    /// </summary>
+    public TimeSpan BreakerStablePeriod { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How often the background loop reads <c>INFO stats</c> of each primary to detect evictions (off the request path).
+    /// Default 5 seconds.
+    /// </summary>
+    public TimeSpan EvictionCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long the health check reports Degraded after the server last evicted keys. Default 10 minutes.</summary>
+    public TimeSpan EvictionRecentWindow { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>The shortest time between two connection replacements. Default 60 seconds.</summary>
     public TimeSpan MinReconnectInterval { get; set; } = TimeSpan.FromSeconds(60);
 

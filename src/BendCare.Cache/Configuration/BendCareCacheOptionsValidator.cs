@@ -46,6 +46,9 @@ internal sealed class BendCareCacheOptionsValidator : IValidateOptions<BendCareC
         Positive(failures, nameof(BendCareCacheOptions.BreakerOpenDuration), options.BreakerOpenDuration);
         Positive(failures, nameof(BendCareCacheOptions.ReconnectAfter), options.ReconnectAfter);
         Positive(failures, nameof(BendCareCacheOptions.MinReconnectInterval), options.MinReconnectInterval);
+        Positive(failures, nameof(BendCareCacheOptions.BreakerStablePeriod), options.BreakerStablePeriod);
+        Positive(failures, nameof(BendCareCacheOptions.EvictionCheckInterval), options.EvictionCheckInterval);
+        Positive(failures, nameof(BendCareCacheOptions.EvictionRecentWindow), options.EvictionRecentWindow);
 
         if (options.BreakerMaxOpenDuration < options.BreakerOpenDuration)
         {

@@ -13,14 +13,14 @@ namespace BendCare.Cache.Connection;
 /// </summary>
 internal sealed class EvictionWatch
 {
-    public static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(5);
-    public static readonly TimeSpan RecentWindow = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan WarningInterval = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan InfoTimeout = TimeSpan.FromSeconds(1);
 
     private readonly ILogger _logger;
     private readonly CacheMetrics _metrics;
     private readonly TimeProvider _time;
+    private readonly TimeSpan _checkInterval;
+    private readonly TimeSpan _recentWindow;
     private readonly Dictionary<string, long> _lastCount = new(StringComparer.Ordinal);
     private long _lastCheck;
     private long _lastSeen;
@@ -29,8 +29,10 @@ internal sealed class EvictionWatch
     private int _running;
     private int _unavailableLogged;
 
-    public EvictionWatch(ILogger logger, CacheMetrics metrics, TimeProvider time)
+    public EvictionWatch(ILogger logger, CacheMetrics metrics, TimeProvider time, TimeSpan checkInterval, TimeSpan recentWindow)
     {
+        _checkInterval = checkInterval;
+        _recentWindow = recentWindow;
         _logger = logger;
         _metrics = metrics;
         _time = time;
@@ -39,13 +41,13 @@ internal sealed class EvictionWatch
     /// <summary>Keys the servers evicted since this process started watching.</summary>
     public long Total => Interlocked.Read(ref _total);
 
-    /// <summary>Whether evictions were seen within <see cref="RecentWindow"/>.</summary>
+    /// <summary>Whether evictions were seen within <see cref="BendCareCacheOptions.EvictionRecentWindow"/>.</summary>
     public bool SeenRecently
     {
         get
         {
             long last = Volatile.Read(ref _lastSeen);
-            return last != 0 && _time.GetElapsedTime(last) < RecentWindow;
+            return last != 0 && _time.GetElapsedTime(last) < _recentWindow;
         }
     }
 
@@ -54,7 +56,7 @@ internal sealed class EvictionWatch
     {
         long now = _time.GetTimestamp();
         long last = Volatile.Read(ref _lastCheck);
-        if ((last != 0 && _time.GetElapsedTime(last, now) < CheckInterval) || Interlocked.Exchange(ref _running, 1) == 1)
+        if ((last != 0 && _time.GetElapsedTime(last, now) < _checkInterval) || Interlocked.Exchange(ref _running, 1) == 1)
         {
             return;
         }

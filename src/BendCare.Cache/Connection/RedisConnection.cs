@@ -62,9 +62,9 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
         _slowReply = options.OperationTimeout / 2;
         Endpoint = options.IsEnabled ? RedisConfigurationFactory.Describe(options) : "disabled";
         _failures = new FailureLog(logger, time, Endpoint, options.Password);
-        _trouble = new TroubleClock(time, TroubleClock.DefaultStablePeriod);
+        _trouble = new TroubleClock(time, options.BreakerStablePeriod);
         _background = new BackgroundWork(logger);
-        _evictions = new EvictionWatch(logger, metrics, time);
+        _evictions = new EvictionWatch(logger, metrics, time, options.EvictionCheckInterval, options.EvictionRecentWindow);
         _breakers = new EndpointBreakers(NewBreaker);
         metrics.ObserveBreakerState(() => _breakers.State);
 

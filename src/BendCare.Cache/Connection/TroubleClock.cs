@@ -7,9 +7,6 @@ namespace BendCare.Cache.Connection;
 /// </summary>
 internal sealed class TroubleClock
 {
-    /// <summary>How long every breaker must stay closed before an episode counts as over.</summary>
-    public static readonly TimeSpan DefaultStablePeriod = TimeSpan.FromSeconds(10);
-
     private readonly TimeProvider _time;
     private readonly object _gate = new();
     private long _since;
