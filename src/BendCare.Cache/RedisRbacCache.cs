@@ -10,11 +10,11 @@ namespace BendCare.Cache;
 public sealed class RedisRbacCache : IRbacCache
 {
     private readonly CacheAsideEngine _engine;
-    private readonly RbacCacheEntries _entries;
+    private readonly RbacCacheTypes _entries;
     private readonly BendCareCacheOptions _options;
     private readonly TimeProvider _time;
 
-    internal RedisRbacCache(CacheAsideEngine engine, RbacCacheEntries entries, BendCareCacheOptions options, TimeProvider time)
+    internal RedisRbacCache(CacheAsideEngine engine, RbacCacheTypes entries, BendCareCacheOptions options, TimeProvider time)
     {
         _engine = engine;
         _entries = entries;

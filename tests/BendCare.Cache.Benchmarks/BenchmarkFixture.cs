@@ -181,12 +181,12 @@ internal sealed class BenchmarkFixture : IAsyncDisposable
     private string NextMissId() =>
         string.Concat(_missIdPrefix, Interlocked.Increment(ref _missCounter).ToString(CultureInfo.InvariantCulture));
 
-    public int PendingWriteBacks => ((RedisRbacCache)Cache).Engine.PendingWriteBacks;
+    public int WriteBacksInFlight => ((RedisRbacCache)Cache).Engine.WriteBacksInFlight;
 
     public async Task WaitForWriteBacksAsync()
     {
         var stopwatch = Stopwatch.StartNew();
-        while (PendingWriteBacks > 0 && stopwatch.Elapsed < TimeSpan.FromSeconds(10))
+        while (WriteBacksInFlight > 0 && stopwatch.Elapsed < TimeSpan.FromSeconds(10))
         {
             await Task.Delay(10);
         }

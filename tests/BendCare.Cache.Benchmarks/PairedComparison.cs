@@ -243,14 +243,14 @@ internal static class PairedComparison
                 long started = Stopwatch.GetTimestamp();
                 await op();
                 wallTicks += Stopwatch.GetTimestamp() - started;
-                while (fixture.PendingWriteBacks > 0)
+                while (fixture.WriteBacksInFlight > 0)
                 {
                     Thread.SpinWait(20);
                 }
             }
         }
 
-        while (fixture.PendingWriteBacks > 0)
+        while (fixture.WriteBacksInFlight > 0)
         {
             Thread.SpinWait(20);
         }

@@ -9,19 +9,19 @@ internal sealed partial class CacheAsideEngine
     /// Replaces the key's value with a unique tombstone, so no load that began earlier can write back. When Redis is
     /// unreachable the tombstone is remembered and replayed; the caller waits at most the operation timeout.
     /// </summary>
-    /// <param name="entry">The cache type.</param>
+    /// <param name="type">The cache type.</param>
     /// <param name="id">The validated id.</param>
     /// <param name="cancellationToken">Ends the caller's wait only: the write is applied or remembered regardless.</param>
-    public ValueTask InvalidateAsync<T>(CacheEntry<T> entry, string id, CancellationToken cancellationToken) =>
-        WaitAsync(InvalidateCoreAsync(entry, id), cancellationToken);
+    public ValueTask InvalidateAsync<T>(CacheType<T> type, string id, CancellationToken cancellationToken) =>
+        WaitAsync(InvalidateCoreAsync(type, id), cancellationToken);
 
     /// <summary>Invalidates many keys at once: one single-key command each, all in flight together (pipelined).</summary>
-    public ValueTask InvalidateManyAsync<T>(CacheEntry<T> entry, IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    public ValueTask InvalidateManyAsync<T>(CacheType<T> type, IReadOnlyList<string> ids, CancellationToken cancellationToken)
     {
         var writes = new Task<InvalidationOutcome>[ids.Count];
         for (int i = 0; i < ids.Count; i++)
         {
-            writes[i] = InvalidateCoreAsync(entry, ids[i]).AsTask();
+            writes[i] = InvalidateCoreAsync(type, ids[i]).AsTask();
         }
 
         return WaitAsync(new ValueTask(Task.WhenAll(writes)), cancellationToken);
@@ -31,11 +31,11 @@ internal sealed partial class CacheAsideEngine
     /// Invalidates every value belonging to a group: moves the epoch on (loads in flight drop their write-back), then
     /// tombstones every member the group's set lists. See docs/freshness.md.
     /// </summary>
-    public ValueTask InvalidateGroupAsync<T>(CacheEntry<T> entry, string groupId, string logId, CancellationToken cancellationToken)
+    public ValueTask InvalidateGroupAsync<T>(CacheType<T> type, string groupId, string logId, CancellationToken cancellationToken)
     {
-        var groups = entry.Groups ?? throw new InvalidOperationException($"{entry.Name} values do not belong to groups.");
+        var groups = type.Groups ?? throw new InvalidOperationException($"{type.Name} values do not belong to groups.");
         ForgetFlights<T>();
-        return WaitAsync(ApplyOrRememberAsync(new GroupInvalidation<T>(entry, groups, groupId, logId)), cancellationToken);
+        return WaitAsync(ApplyOrRememberAsync(new GroupInvalidation<T>(type, groups, groupId, logId)), cancellationToken);
     }
 
     /// <summary>
@@ -43,55 +43,55 @@ internal sealed partial class CacheAsideEngine
     /// key's state, so loads in flight lose their compare-and-set. If Redis is unreachable a tombstone is remembered
     /// instead of the value: replaying a value later could overwrite something newer.
     /// </summary>
-    public ValueTask SetAsync<T>(CacheEntry<T> entry, string id, T value, byte[]? fingerprint, CancellationToken cancellationToken) =>
-        WaitAsync(SetCoreAsync(entry, id, value, fingerprint), cancellationToken);
+    public ValueTask SetAsync<T>(CacheType<T> type, string id, T value, byte[]? fingerprint, CancellationToken cancellationToken) =>
+        WaitAsync(SetCoreAsync(type, id, value, fingerprint), cancellationToken);
 
     /// <summary>
     /// Writes a value that must win over everything in flight and must survive an outage (a blacklisting): applied
-    /// now, or remembered with its absolute expiry and replayed. It lives at least <see cref="CacheEntry{T}.MustWinLifetime"/>.
+    /// now, or remembered with its absolute expiry and replayed. It lives at least <see cref="CacheType{T}.MustWinLifetime"/>.
     /// </summary>
-    public ValueTask SetMustWinAsync<T>(CacheEntry<T> entry, string id, T value, TimeSpan lifetime, CancellationToken cancellationToken)
+    public ValueTask SetMustWinAsync<T>(CacheType<T> type, string id, T value, TimeSpan lifetime, CancellationToken cancellationToken)
     {
-        string key = entry.Key(id);
+        string key = type.Key(id);
         ForgetFlight(key);
-        if (lifetime < entry.MustWinLifetime)
+        if (lifetime < type.MustWinLifetime)
         {
-            lifetime = entry.MustWinLifetime;
+            lifetime = type.MustWinLifetime;
         }
 
-        var bytes = Envelope.WriteValue(value, entry.TypeInfo, fingerprint: default);
-        return WaitAsync(ApplyOrRememberAsync(new ValueWrite(key, bytes, _time.GetUtcNow() + lifetime, entry.Name, entry.LogId(id))), cancellationToken);
+        var bytes = Envelope.WriteValue(value, type.TypeInfo, fingerprint: default);
+        return WaitAsync(ApplyOrRememberAsync(new ValueWrite(key, bytes, _time.GetUtcNow() + lifetime, type.Name, type.LogId(id))), cancellationToken);
     }
 
-    private ValueTask<InvalidationOutcome> InvalidateCoreAsync<T>(CacheEntry<T> entry, string id, long deadline = 0)
+    private ValueTask<InvalidationOutcome> InvalidateCoreAsync<T>(CacheType<T> type, string id, long deadline = 0)
     {
-        string key = entry.Key(id);
+        string key = type.Key(id);
         ForgetFlight(key);
-        return ApplyOrRememberAsync(new TombstoneWrite(key, entry.MustWinLifetime, entry.Name, entry.LogId(id)), deadline);
+        return ApplyOrRememberAsync(new TombstoneWrite(key, type.MustWinLifetime, type.Name, type.LogId(id)), deadline);
     }
 
-    private async ValueTask<InvalidationOutcome> SetCoreAsync<T>(CacheEntry<T> entry, string id, T value, byte[]? fingerprint)
+    private async ValueTask<InvalidationOutcome> SetCoreAsync<T>(CacheType<T> type, string id, T value, byte[]? fingerprint)
     {
-        string key = entry.Key(id);
+        string key = type.Key(id);
         ForgetFlight(key);
 
         // Every step shares one operation timeout; what is owed when it runs out is remembered.
         long deadline = _connection.NewDeadline();
-        TimeSpan? ttl = CacheableTtl(entry.TtlFor(value, _time.GetUtcNow()));
+        TimeSpan? ttl = CacheableTtl(type.TtlFor(value, _time.GetUtcNow()));
         if (ttl is not { } lifetime)
         {
             // Not cacheable (an expired token's payload): make sure nothing older is served either.
-            return await InvalidateCoreAsync(entry, id, deadline).ConfigureAwait(false);
+            return await InvalidateCoreAsync(type, id, deadline).ConfigureAwait(false);
         }
 
-        var bytes = Envelope.WriteValue(value, entry.TypeInfo, fingerprint);
-        if (entry.Groups is { } groups && !await RegisterInGroupsAsync(entry, groups, id, value, deadline).ConfigureAwait(false))
+        var bytes = Envelope.WriteValue(value, type.TypeInfo, fingerprint);
+        if (type.Groups is { } groups && !await RegisterInGroupsAsync(type, groups, id, value, deadline).ConfigureAwait(false))
         {
             // A value a group invalidation cannot find must not be written: invalidate instead.
-            return await InvalidateCoreAsync(entry, id, deadline).ConfigureAwait(false);
+            return await InvalidateCoreAsync(type, id, deadline).ConfigureAwait(false);
         }
 
-        var write = new ValueWrite(key, bytes, _time.GetUtcNow() + lifetime, entry.Name, entry.LogId(id));
+        var write = new ValueWrite(key, bytes, _time.GetUtcNow() + lifetime, type.Name, type.LogId(id));
         if (IsDisposed)
         {
             return Dropped(write, "the cache is disposed");
@@ -102,11 +102,11 @@ internal sealed partial class CacheAsideEngine
             return Outcome(write, InvalidationOutcome.Applied);
         }
 
-        var tombstone = new TombstoneWrite(key, entry.MustWinLifetime, entry.Name, entry.LogId(id));
-        return _pending.Remember(tombstone) ? Outcome(tombstone, InvalidationOutcome.Remembered) : Dropped(tombstone, "too many invalidations remembered");
+        var tombstone = new TombstoneWrite(key, type.MustWinLifetime, type.Name, type.LogId(id));
+        return _remembered.Remember(tombstone) ? Outcome(tombstone, InvalidationOutcome.Remembered) : Dropped(tombstone, "too many invalidations remembered");
     }
 
-    private async ValueTask<InvalidationOutcome> ApplyOrRememberAsync(PendingWrite write, long deadline = 0)
+    private async ValueTask<InvalidationOutcome> ApplyOrRememberAsync(FreshnessWrite write, long deadline = 0)
     {
         if (!_connection.IsEnabled)
         {
@@ -137,13 +137,13 @@ internal sealed partial class CacheAsideEngine
         bool remembered = true;
         foreach (var step in left)
         {
-            remembered &= _pending.Remember(step);
+            remembered &= _remembered.Remember(step);
         }
 
         return remembered ? Outcome(write, InvalidationOutcome.Remembered) : Dropped(write, "too many invalidations remembered");
     }
 
-    private InvalidationOutcome Outcome(PendingWrite write, InvalidationOutcome outcome)
+    private InvalidationOutcome Outcome(FreshnessWrite write, InvalidationOutcome outcome)
     {
         _metrics.Invalidation(write.CacheType, outcome);
         if (outcome == InvalidationOutcome.Applied)
@@ -154,7 +154,7 @@ internal sealed partial class CacheAsideEngine
         return outcome;
     }
 
-    private InvalidationOutcome Dropped(PendingWrite write, string reason)
+    private InvalidationOutcome Dropped(FreshnessWrite write, string reason)
     {
         _metrics.Invalidation(write.CacheType, InvalidationOutcome.Dropped);
         Log.InvalidationDropped(_logger, write.CacheType, write.LogId, reason);
@@ -187,20 +187,4 @@ internal sealed partial class CacheAsideEngine
 
     /// <summary>A TTL Redis can take: under a millisecond would be sent as <c>PX 0</c>, which the server refuses.</summary>
     private static TimeSpan? CacheableTtl(TimeSpan? ttl) => ttl >= TimeSpan.FromMilliseconds(1) ? ttl : null;
-}
-
-/// <summary>What became of an invalidation, a blacklisting or a set (the <c>outcome</c> tag of <c>bendcare.cache.invalidations</c>).</summary>
-internal enum InvalidationOutcome
-{
-    /// <summary>Written to Redis before the call returned.</summary>
-    Applied,
-
-    /// <summary>Redis could not be reached: remembered and replayed when it answers again; the key is not read meanwhile.</summary>
-    Remembered,
-
-    /// <summary>Neither applied nor remembered (the cache is disposed, or too many invalidations are remembered): logged as an error.</summary>
-    Dropped,
-
-    /// <summary>The cache is disabled (no <c>REDIS_HOST</c>): nothing to invalidate.</summary>
-    Disabled,
 }

@@ -12,7 +12,7 @@ internal sealed partial class CacheAsideEngine
     /// for every concurrent caller that saw the same state, and schedule the write-back.
     /// </summary>
     private async ValueTask<T?> LoadAsync<T, TState>(
-        CacheEntry<T> entry,
+        CacheType<T> type,
         string key,
         string id,
         ObservedState observed,
@@ -24,10 +24,10 @@ internal sealed partial class CacheAsideEngine
         CancellationToken cancellationToken)
     {
         long? epoch = null;
-        if (entry.Groups is { } groups && observed.IsKnown)
+        if (type.Groups is { } groups && observed.IsKnown)
         {
             // Without the epoch the write-back is dropped and the flight is not shared, but the observed state is kept.
-            epoch = await ReadEpochAsync(entry, groups, deadline).ConfigureAwait(false);
+            epoch = await ReadEpochAsync(type, groups, deadline).ConfigureAwait(false);
         }
 
         // A flight may be shared only when what its leader saw proves that no invalidation came between its start and
@@ -35,7 +35,7 @@ internal sealed partial class CacheAsideEngine
         // epoch. A caller that could not read Redis sees nothing of other instances' invalidations, so it never joins
         // and is never joined — except with the cache disabled, where no instance has anything to invalidate.
         bool shareable = _connection.IsEnabled
-            ? observed.IsKnown && (entry.Groups is null || epoch is not null)
+            ? observed.IsKnown && (type.Groups is null || epoch is not null)
             : true;
 
         while (true)
@@ -56,7 +56,7 @@ internal sealed partial class CacheAsideEngine
                 continue;
             }
 
-            _ = RunFlightAsync(entry, key, id, mine, state, loader, shareable);
+            _ = RunFlightAsync(type, key, id, mine, state, loader, shareable);
             return await mine.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
@@ -66,7 +66,7 @@ internal sealed partial class CacheAsideEngine
     /// caller has given up: one caller cancelling never cancels the load for the others.
     /// </summary>
     private async Task RunFlightAsync<T, TState>(
-        CacheEntry<T> entry,
+        CacheType<T> type,
         string key,
         string id,
         Flight<T> flight,
@@ -77,7 +77,7 @@ internal sealed partial class CacheAsideEngine
         T? value;
         try
         {
-            _metrics.LoaderCall(entry.Tag);
+            _metrics.LoaderCall(type.Tag);
             value = await loader(state, flight.Token).ConfigureAwait(false);
             flight.SetResult(value);
         }
@@ -103,7 +103,7 @@ internal sealed partial class CacheAsideEngine
 
         if (flight.Observed.IsKnown && (value is not null || flight.Observed.IsUnreadable))
         {
-            ScheduleWriteBack(entry, key, id, flight, value);
+            ScheduleWriteBack(type, key, id, flight, value);
         }
     }
 
@@ -111,9 +111,9 @@ internal sealed partial class CacheAsideEngine
     /// Reads the group epoch. A value that is not an integer (a foreign writer) is unknown — no write-back, no shared
     /// flight — and is healed in the background by moving the epoch on, which makes every load in flight drop too.
     /// </summary>
-    private async ValueTask<long?> ReadEpochAsync<T>(CacheEntry<T> entry, GroupIndex<T> groups, long deadline)
+    private async ValueTask<long?> ReadEpochAsync<T>(CacheType<T> type, GroupIndex<T> groups, long deadline)
     {
-        var read = await _connection.ExecuteAsync(groups.EpochKey, static (db, k) => db.StringGetAsync(k), (RedisKey)groups.EpochKey, entry.Name, deadline).ConfigureAwait(false);
+        var read = await _connection.ExecuteAsync(groups.EpochKey, static (db, k) => db.StringGetAsync(k), (RedisKey)groups.EpochKey, type.Name, deadline).ConfigureAwait(false);
         if (read.IsOk)
         {
             if (read.Value.IsNull)
@@ -131,24 +131,24 @@ internal sealed partial class CacheAsideEngine
             return null;
         }
 
-        HealEpochInBackground(entry, groups);
+        HealEpochInBackground(type, groups);
         return null;
     }
 
-    private void HealEpochInBackground<T>(CacheEntry<T> entry, GroupIndex<T> groups)
+    private void HealEpochInBackground<T>(CacheType<T> type, GroupIndex<T> groups)
     {
         if (Interlocked.Exchange(ref _healingEpoch, 1) == 1)
         {
             return;
         }
 
-        _metrics.Unreadable(entry.Tag);
+        _metrics.Unreadable(type.Tag);
         _ = Task.Run(async () =>
         {
             try
             {
                 // The same write a role edit makes first: it replaces anything that is not an integer.
-                var left = await new GroupInvalidation<T>(entry, groups, "", "epoch").BumpEpochOnlyAsync(_connection, _logger).ConfigureAwait(false);
+                var left = await new GroupInvalidation<T>(type, groups, "", "epoch").BumpEpochOnlyAsync(_connection, _logger).ConfigureAwait(false);
                 if (!left)
                 {
                     Log.BackgroundOperationFailed(_logger, "heal epoch", "Redis did not answer");

@@ -6,17 +6,17 @@ namespace BendCare.Cache.CacheAside;
 
 internal sealed partial class CacheAsideEngine
 {
-    private void ScheduleWriteBack<T>(CacheEntry<T> entry, string key, string id, Flight<T> flight, T? value)
+    private void ScheduleWriteBack<T>(CacheType<T> type, string key, string id, Flight<T> flight, T? value)
     {
-        if (Interlocked.Increment(ref _pendingWriteBacks) > _maxPendingWriteBacks)
+        if (Interlocked.Increment(ref _writeBacksInFlight) > _maxPendingWriteBacks)
         {
-            Interlocked.Decrement(ref _pendingWriteBacks);
-            DropWriteBack(entry, id, "too many write-backs pending");
+            Interlocked.Decrement(ref _writeBacksInFlight);
+            DropWriteBack(type, id, "too many write-backs pending");
             return;
         }
 
         // The caller has its value already; the write happens on the thread pool.
-        _ = Task.Run(() => WriteBackAsync(entry, key, id, flight, value));
+        _ = Task.Run(() => WriteBackAsync(type, key, id, flight, value));
     }
 
     /// <summary>
@@ -24,41 +24,41 @@ internal sealed partial class CacheAsideEngine
     /// against the exact state observed before the loader ran. For grouped types the value is first registered in
     /// its groups' sets, then the epoch is re-read; a moved epoch means a group invalidation may have missed it.
     /// </summary>
-    private async Task WriteBackAsync<T>(CacheEntry<T> entry, string key, string id, Flight<T> flight, T? value)
+    private async Task WriteBackAsync<T>(CacheType<T> type, string key, string id, Flight<T> flight, T? value)
     {
         try
         {
-            if (_pending.Blocks(key, entry.Groups is not null))
+            if (_remembered.Blocks(key, type.Groups is not null))
             {
-                DropWriteBack(entry, id, "invalidations are waiting for replay");
+                DropWriteBack(type, id, "invalidations are waiting for replay");
                 return;
             }
 
-            TimeSpan? ttl = value is null ? null : CacheableTtl(entry.TtlFor(value, _time.GetUtcNow()));
-            byte[]? bytes = ttl is not null ? Envelope.WriteValue(value!, entry.TypeInfo, flight.Fingerprint) : null;
+            TimeSpan? ttl = value is null ? null : CacheableTtl(type.TtlFor(value, _time.GetUtcNow()));
+            byte[]? bytes = ttl is not null ? Envelope.WriteValue(value!, type.TypeInfo, flight.Fingerprint) : null;
             if (bytes is null && !flight.Observed.IsUnreadable)
             {
                 return;
             }
 
-            if (bytes is not null && entry.Groups is { } groups && !await RegisterAndCheckEpochAsync(entry, groups, id, value!, flight.Epoch).ConfigureAwait(false))
+            if (bytes is not null && type.Groups is { } groups && !await RegisterAndCheckEpochAsync(type, groups, id, value!, flight.Epoch).ConfigureAwait(false))
             {
-                DropWriteBack(entry, id, "a group invalidation ran during the load");
+                DropWriteBack(type, id, "a group invalidation ran during the load");
                 return;
             }
 
             // An invalidation may have been remembered (Redis unreachable) while the group registration was awaited.
-            if (_pending.Blocks(key, entry.Groups is not null))
+            if (_remembered.Blocks(key, type.Groups is not null))
             {
-                DropWriteBack(entry, id, "invalidations are waiting for replay");
+                DropWriteBack(type, id, "invalidations are waiting for replay");
                 return;
             }
 
             // Every tombstone and blacklisting outlives the horizon (plus a margin for this command's own journey), so a
             // compare-and-set sent before it cannot find the key absent again after what it must lose to has expired.
-            if (_time.GetElapsedTime(flight.Started) >= entry.WriteBackHorizon)
+            if (_time.GetElapsedTime(flight.Started) >= type.WriteBackHorizon)
             {
-                DropWriteBack(entry, id, "the load took longer than the write-back horizon");
+                DropWriteBack(type, id, "the load took longer than the write-back horizon");
                 return;
             }
 
@@ -74,10 +74,10 @@ internal sealed partial class CacheAsideEngine
                 key,
                 static (db, s) => db.ScriptEvaluateAsync(Scripts.CompareAndSet, [s.key], s.args),
                 (key: (RedisKey)key, args),
-                entry.Name).ConfigureAwait(false);
+                type.Name).ConfigureAwait(false);
             if (written.IsOk && (int)written.Value == 0)
             {
-                DropWriteBack(entry, id, "the key changed during the load");
+                DropWriteBack(type, id, "the key changed during the load");
             }
         }
         catch (Exception ex)
@@ -86,29 +86,29 @@ internal sealed partial class CacheAsideEngine
         }
         finally
         {
-            Interlocked.Decrement(ref _pendingWriteBacks);
+            Interlocked.Decrement(ref _writeBacksInFlight);
         }
     }
 
     /// <summary>Registers the value in its groups' sets, then checks the epoch has not moved since before the load.</summary>
-    private async ValueTask<bool> RegisterAndCheckEpochAsync<T>(CacheEntry<T> entry, GroupIndex<T> groups, string id, T value, long? epochBefore)
+    private async ValueTask<bool> RegisterAndCheckEpochAsync<T>(CacheType<T> type, GroupIndex<T> groups, string id, T value, long? epochBefore)
     {
-        if (epochBefore is null || !await RegisterInGroupsAsync(entry, groups, id, value).ConfigureAwait(false))
+        if (epochBefore is null || !await RegisterInGroupsAsync(type, groups, id, value).ConfigureAwait(false))
         {
             return false;
         }
 
-        return await ReadEpochAsync(entry, groups, deadline: 0).ConfigureAwait(false) == epochBefore;
+        return await ReadEpochAsync(type, groups, deadline: 0).ConfigureAwait(false) == epochBefore;
     }
 
     /// <summary>Adds the id to each of its groups' member sets (all in flight together); <see langword="false"/> unless every add went through.</summary>
-    private async ValueTask<bool> RegisterInGroupsAsync<T>(CacheEntry<T> entry, GroupIndex<T> groups, string id, T value, long deadline = 0)
+    private async ValueTask<bool> RegisterInGroupsAsync<T>(CacheType<T> type, GroupIndex<T> groups, string id, T value, long deadline = 0)
     {
         var groupIds = groups.GroupsOf(value);
         var adds = new Task<bool>[groupIds.Count];
         for (int i = 0; i < groupIds.Count; i++)
         {
-            adds[i] = AddToGroupAsync(entry, groups, groupIds[i], id, deadline).AsTask();
+            adds[i] = AddToGroupAsync(type, groups, groupIds[i], id, deadline).AsTask();
         }
 
         foreach (bool added in await Task.WhenAll(adds).ConfigureAwait(false))
@@ -123,14 +123,14 @@ internal sealed partial class CacheAsideEngine
     }
 
     /// <summary>Registers an id in a group's member set (pruning expired members), in one single-key script.</summary>
-    private async ValueTask<bool> AddToGroupAsync<T>(CacheEntry<T> entry, GroupIndex<T> groups, string groupId, string id, long deadline)
+    private async ValueTask<bool> AddToGroupAsync<T>(CacheType<T> type, GroupIndex<T> groups, string groupId, string id, long deadline)
     {
         string setKey = groups.SetKey(groupId);
         var added = await _connection.ExecuteAsync(
             setKey,
             static (db, s) => db.ScriptEvaluateAsync(Scripts.AddToGroup, [s.setKey], [s.id, s.lifetimeMs]),
             (setKey: (RedisKey)setKey, id: (RedisValue)id, lifetimeMs: (RedisValue)(long)groups.MemberLifetime.TotalMilliseconds),
-            entry.Name,
+            type.Name,
             deadline).ConfigureAwait(false);
         if (added.IsOk && (long)added.Value == 1)
         {
@@ -140,9 +140,9 @@ internal sealed partial class CacheAsideEngine
         return added.IsOk;
     }
 
-    private void DropWriteBack<T>(CacheEntry<T> entry, string id, string reason)
+    private void DropWriteBack<T>(CacheType<T> type, string id, string reason)
     {
-        _metrics.WriteBackDropped(entry.Tag);
-        Log.WriteBackDropped(_logger, entry.Name, entry.LogId(id), reason);
+        _metrics.WriteBackDropped(type.Tag);
+        Log.WriteBackDropped(_logger, type.Name, type.LogId(id), reason);
     }
 }

@@ -8,7 +8,7 @@ namespace BendCare.Cache.CacheAside;
 /// <summary>
 /// Generic cache-aside over <see cref="RedisConnection"/>: get-or-load with per-key single-flight, race-free
 /// background write-back, invalidation with replay. Knows nothing about RBAC; every cache type is a
-/// <see cref="CacheEntry{T}"/>. Split by concern: <c>.Read</c>, <c>.Stampede</c>, <c>.WriteBack</c>, <c>.Invalidation</c>.
+/// <see cref="CacheType{T}"/>. Split by concern: <c>.Read</c>, <c>.Stampede</c>, <c>.WriteBack</c>, <c>.Invalidation</c>.
 /// </summary>
 internal sealed partial class CacheAsideEngine : IAsyncDisposable, IDisposable
 {
@@ -19,10 +19,10 @@ internal sealed partial class CacheAsideEngine : IAsyncDisposable, IDisposable
     private readonly CacheMetrics _metrics;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly PendingWrites _pending;
+    private readonly RememberedWrites _remembered;
     private readonly int _maxPendingWriteBacks;
     private readonly ConcurrentDictionary<string, object> _flights = new(StringComparer.Ordinal);
-    private int _pendingWriteBacks;
+    private int _writeBacksInFlight;
     private int _healingEpoch;
     private int _disposed;
 
@@ -33,16 +33,16 @@ internal sealed partial class CacheAsideEngine : IAsyncDisposable, IDisposable
         _logger = logger;
         _time = time;
         _maxPendingWriteBacks = options.MaxPendingWriteBacks;
-        _pending = new PendingWrites(options.MaxPendingInvalidations, logger, time);
-        metrics.ObservePendingInvalidations(() => _pending.Count);
-        connection.RegisterBackgroundWork(ct => _pending.ReplayAsync(connection, ct));
+        _remembered = new RememberedWrites(options.MaxPendingInvalidations, logger, time);
+        metrics.ObserveRememberedInvalidations(() => _remembered.Count);
+        connection.RegisterBackgroundWork(ct => _remembered.ReplayAsync(connection, ct));
     }
 
     /// <summary>Invalidations remembered for replay (tests and the health check read it).</summary>
-    internal int PendingInvalidations => _pending.Count;
+    internal int RememberedInvalidations => _remembered.Count;
 
     /// <summary>Background write-backs not finished yet (tests wait for zero instead of sleeping).</summary>
-    internal int PendingWriteBacks => Volatile.Read(ref _pendingWriteBacks);
+    internal int WriteBacksInFlight => Volatile.Read(ref _writeBacksInFlight);
 
     internal RedisConnection Connection => _connection;
 
@@ -59,17 +59,17 @@ internal sealed partial class CacheAsideEngine : IAsyncDisposable, IDisposable
             return;
         }
 
-        if (!_pending.IsEmpty && _connection.IsEnabled)
+        if (!_remembered.IsEmpty && _connection.IsEnabled)
         {
             // Redis may be coming back (a reconnect, a probe): keep trying, without back-off, for a bounded time.
             long started = _time.GetTimestamp();
             using var limit = new CancellationTokenSource(FinalReplayLimit, _time);
             try
             {
-                while (!_pending.IsEmpty && _time.GetElapsedTime(started) < FinalReplayLimit)
+                while (!_remembered.IsEmpty && _time.GetElapsedTime(started) < FinalReplayLimit)
                 {
-                    await _pending.ReplayAsync(_connection, limit.Token, ignoreBackOff: true).ConfigureAwait(false);
-                    if (!_pending.IsEmpty)
+                    await _remembered.ReplayAsync(_connection, limit.Token, ignoreBackOff: true).ConfigureAwait(false);
+                    if (!_remembered.IsEmpty)
                     {
                         await Task.Delay(TimeSpan.FromMilliseconds(50), _time, limit.Token).ConfigureAwait(false);
                     }
@@ -95,7 +95,7 @@ internal sealed partial class CacheAsideEngine : IAsyncDisposable, IDisposable
 
     private void ReportLost()
     {
-        int lost = _pending.Clear();
+        int lost = _remembered.Clear();
         if (lost > 0)
         {
             Log.InvalidationsLostAtDisposal(_logger, lost);

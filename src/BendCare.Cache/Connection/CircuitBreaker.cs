@@ -1,18 +1,5 @@
 namespace BendCare.Cache.Connection;
 
-/// <summary>The breaker's state, as exported by the <c>bendcare.cache.breaker.state</c> gauge.</summary>
-internal enum BreakerState
-{
-    /// <summary>Redis is used.</summary>
-    Closed = 0,
-
-    /// <summary>One probe operation is testing Redis; every other request skips it.</summary>
-    HalfOpen = 1,
-
-    /// <summary>Redis is skipped until the open period ends or the connection reports it is restored.</summary>
-    Open = 2,
-}
-
 /// <summary>
 /// Counts consecutive failures and, past a threshold, makes the request path skip Redis entirely so an outage
 /// costs requests nothing. Lock-free on the closed path: one volatile read.

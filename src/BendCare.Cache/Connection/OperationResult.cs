@@ -1,24 +1,5 @@
 namespace BendCare.Cache.Connection;
 
-/// <summary>How one guarded Redis operation ended.</summary>
-internal enum OperationStatus
-{
-    /// <summary>Redis answered.</summary>
-    Ok,
-
-    /// <summary>Not attempted: the cache is disabled, not connected yet, or the breaker is open.</summary>
-    Skipped,
-
-    /// <summary>Redis failed, refused or did not answer within the operation timeout.</summary>
-    Failed,
-
-    /// <summary>Not attempted: the request's earlier Redis steps used up its operation timeout.</summary>
-    OutOfTime,
-
-    /// <summary>Redis answered with an error about the data (a foreign value at our key), not about itself.</summary>
-    DataError,
-}
-
 /// <summary>The outcome of a guarded Redis operation: never an exception.</summary>
 internal readonly struct OperationResult<T>
 {

@@ -76,7 +76,7 @@ public static class BendCareCacheServiceCollectionExtensions
         services.TryAddSingleton(static sp =>
         {
             var options = sp.GetRequiredService<IOptions<BendCareCacheOptions>>().Value;
-            return new RedisRbacCache(sp.GetRequiredService<CacheAsideEngine>(), new RbacCacheEntries(options), options, sp.GetRequiredService<TimeProvider>());
+            return new RedisRbacCache(sp.GetRequiredService<CacheAsideEngine>(), new RbacCacheTypes(options), options, sp.GetRequiredService<TimeProvider>());
         });
         services.TryAddSingleton<IRbacCache>(static sp => sp.GetRequiredService<RedisRbacCache>());
         services.TryAddSingleton(static sp => new RedisCacheHealthCheck(sp.GetRequiredService<RedisConnection>(), sp.GetRequiredService<CacheAsideEngine>()));

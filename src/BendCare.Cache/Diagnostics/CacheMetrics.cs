@@ -23,7 +23,7 @@ internal sealed class CacheMetrics : IDisposable
     private readonly Counter<long> _serverEvictions;
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _invalidations;
-    private Func<int>? _pendingInvalidations;
+    private Func<int>? _rememberedInvalidations;
     private Func<BreakerState>? _breakerState;
 
     public CacheMetrics(IMeterFactory? meterFactory)
@@ -41,14 +41,14 @@ internal sealed class CacheMetrics : IDisposable
         _serverEvictions = _meter.CreateCounter<long>("bendcare.cache.server.evictions", "{key}", "Keys the Redis servers evicted (evicted_keys growth); freshness guarantees need zero.");
         _duration = _meter.CreateHistogram<double>("bendcare.cache.operation.duration", "s", "Duration of cache reads, loader included on a miss.");
         _meter.CreateObservableGauge("bendcare.cache.breaker.state", () => (int)(_breakerState?.Invoke() ?? BreakerState.Closed), description: "0 closed (Redis used), 1 half-open (probing), 2 open (Redis skipped).");
-        _meter.CreateObservableGauge("bendcare.cache.invalidations.pending", () => _pendingInvalidations?.Invoke() ?? 0, "{invalidation}", "Invalidations remembered for replay while Redis is unreachable.");
+        _meter.CreateObservableGauge("bendcare.cache.invalidations.pending", () => _rememberedInvalidations?.Invoke() ?? 0, "{invalidation}", "Invalidations remembered for replay while Redis is unreachable.");
     }
 
     public Meter Meter => _meter;
 
     public void ObserveBreakerState(Func<BreakerState> state) => _breakerState = state;
 
-    public void ObservePendingInvalidations(Func<int> count) => _pendingInvalidations = count;
+    public void ObserveRememberedInvalidations(Func<int> count) => _rememberedInvalidations = count;
 
     public void Hit(KeyValuePair<string, object?> tag) => _hits.Add(1, tag);
 

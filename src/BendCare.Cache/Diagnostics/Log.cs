@@ -33,7 +33,7 @@ internal static partial class Log
     internal const int FingerprintMismatchId = 3003;
     internal const int InvalidationDeferredId = 3004;
     internal const int InvalidationsReplayedId = 3005;
-    internal const int PendingInvalidationsFullId = 3006;
+    internal const int RememberedInvalidationsFullId = 3006;
     internal const int BackgroundOperationFailedId = 3007;
     internal const int WriteBackDroppedId = 3008;
 
@@ -106,8 +106,8 @@ internal static partial class Log
     [LoggerMessage(InvalidationsReplayedId, LogLevel.Information, "Replayed {Count} invalidation(s) remembered while Redis was unreachable")]
     public static partial void InvalidationsReplayed(ILogger logger, int count);
 
-    [LoggerMessage(PendingInvalidationsFullId, LogLevel.Error, "Too many invalidations remembered while Redis is unreachable ({Limit}): this one is not remembered; entries cached before the outage may be served until their TTL ends")]
-    public static partial void PendingInvalidationsFull(ILogger logger, int limit);
+    [LoggerMessage(RememberedInvalidationsFullId, LogLevel.Error, "Too many invalidations remembered while Redis is unreachable ({Limit}): this one is not remembered; entries cached before the outage may be served until their TTL ends")]
+    public static partial void RememberedInvalidationsFull(ILogger logger, int limit);
 
     [LoggerMessage(BackgroundOperationFailedId, LogLevel.Debug, "Redis cache background operation '{Operation}' failed: {Error}")]
     public static partial void BackgroundOperationFailed(ILogger logger, string operation, string error);

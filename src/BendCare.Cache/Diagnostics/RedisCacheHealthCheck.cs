@@ -27,7 +27,7 @@ internal sealed class RedisCacheHealthCheck : IHealthCheck
         {
             ["endpoint"] = _connection.Endpoint,
             ["breaker"] = _connection.BreakerState.ToString(),
-            ["pendingInvalidations"] = _engine.PendingInvalidations,
+            ["pendingInvalidations"] = _engine.RememberedInvalidations,
             ["breakersNotClosed"] = _connection.BreakersNotClosed,
             ["serverEvictions"] = _connection.ServerEvictions,
             ["lastError"] = _connection.LastError ?? "",
@@ -38,11 +38,11 @@ internal sealed class RedisCacheHealthCheck : IHealthCheck
         {
             result = HealthCheckResult.Healthy("Redis cache disabled (REDIS_HOST not set): reads go to the database.", data);
         }
-        else if (_connection.IsUsable && _engine.PendingInvalidations == 0 && !_connection.HasRecentConfigurationProblem && !_connection.HasRecentEvictions)
+        else if (_connection.IsUsable && _engine.RememberedInvalidations == 0 && !_connection.HasRecentConfigurationProblem && !_connection.HasRecentEvictions)
         {
             result = HealthCheckResult.Healthy("Redis cache in use.", data);
         }
-        else if (_connection.IsUsable && _engine.PendingInvalidations == 0 && !_connection.HasRecentConfigurationProblem)
+        else if (_connection.IsUsable && _engine.RememberedInvalidations == 0 && !_connection.HasRecentConfigurationProblem)
         {
             result = HealthCheckResult.Degraded(
                 "Redis server evicted keys recently: invalidations may be lost (give the cache more memory or use maxmemory-policy noeviction).",

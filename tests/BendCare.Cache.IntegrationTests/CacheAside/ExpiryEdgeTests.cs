@@ -39,7 +39,7 @@ public sealed class ExpiryEdgeTests(SharedRedisFixture redis)
         var loaded = await cache.GetJwtPayloadAsync("jti-edge-2", _ => ValueTask.FromResult<JwtPayload?>(almostExpired with { TokenId = "jti-edge-2" }));
         Assert.Equal("jti-edge-2", loaded!.TokenId);
         var engine = provider.GetRequiredService<CacheAsideEngine>();
-        while (engine.PendingWriteBacks != 0)
+        while (engine.WriteBacksInFlight != 0)
         {
             await Task.Delay(5);
         }
@@ -47,7 +47,7 @@ public sealed class ExpiryEdgeTests(SharedRedisFixture redis)
         // Read after the user-visible calls: nothing failed, nothing is waiting for replay, nothing was cached.
         var connection = provider.GetRequiredService<RedisConnection>();
         Assert.Null(connection.LastError);
-        Assert.Equal(0, engine.PendingInvalidations);
+        Assert.Equal(0, engine.RememberedInvalidations);
         var admin = (await redis.ConnectAdminAsync()).GetDatabase();
         byte[]? stored = await admin.StringGetAsync(prefix + "jwt_payload:jti-edge");
         Assert.True(stored is null || stored[2] == (byte)'T');

@@ -175,7 +175,7 @@ public sealed class ClusterFailoverTests(ClusterFixture fixture, ITestOutputHelp
 
         Assert.True(exceptions.IsEmpty, $"{exceptions.Count} exception(s) reached callers: {string.Join(Environment.NewLine, exceptions.Take(5))}");
         Assert.True(violations.IsEmpty, $"{violations.Count} wrong answer(s): {string.Join(Environment.NewLine, violations.Take(5))}");
-        Assert.True(firstWrittenBackHit is not null, $"no hit on a written-back key in the moved slots within {HitsResumeWithin.TotalSeconds:0} s; breaker {client.Host.Connection.BreakerState}, pending {client.Host.Engine.PendingInvalidations}, last error {client.Host.Connection.LastError}");
+        Assert.True(firstWrittenBackHit is not null, $"no hit on a written-back key in the moved slots within {HitsResumeWithin.TotalSeconds:0} s; breaker {client.Host.Connection.BreakerState}, pending {client.Host.Engine.RememberedInvalidations}, last error {client.Host.Connection.LastError}");
         Assert.Equal(0, client.Counters.Total(CacheCounters.Unreadable));
         Assert.True(healthy.Hits > 0, "no read of a healthy shard's key was made during the fault");
         Assert.True(healthy.Misses == 0, $"{healthy.Misses} of {healthy.Hits + healthy.Misses} reads of keys on the healthy shards went to the loader during the fault");
@@ -341,7 +341,7 @@ public sealed class ClusterFailoverTests(ClusterFixture fixture, ITestOutputHelp
                 string? last = null;
                 while (!_stop.IsCancellationRequested)
                 {
-                    int pending = client.Host.Engine.PendingInvalidations;
+                    int pending = client.Host.Engine.RememberedInvalidations;
                     string state = $"{client.Host.Connection.BreakerState}/{(pending == 0 ? "0" : "pending")}";
                     if (state != last)
                     {

@@ -52,7 +52,7 @@ public sealed class AclGapTests(AclServerFixture acl) : IClassFixture<AclServerF
         await Task.Delay(TimeSpan.FromSeconds(3));
         Assert.NotNull(epochAfterEdit);
         Assert.Equal(epochAfterEdit, (string?)await db.StringGetAsync(prefix + "rbac_epoch"));
-        Assert.Equal(1, gap.Engine.PendingInvalidations);
+        Assert.Equal(1, gap.Engine.RememberedInvalidations);
     }
 
     [Fact]

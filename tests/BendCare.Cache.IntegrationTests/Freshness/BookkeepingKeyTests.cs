@@ -27,7 +27,7 @@ public sealed class BookkeepingKeyTests(SharedRedisFixture redis)
         await host.Cache.InvalidateRolePermissionsAsync("r1");
 
         // Internal state read only after the user-visible steps: the role edit was applied, not parked for replay.
-        Assert.Equal(0, host.Engine.PendingInvalidations);
+        Assert.Equal(0, host.Engine.RememberedInvalidations);
         Assert.True(long.TryParse((string?)await admin.StringGetAsync(prefix + "rbac_epoch"), out _));
         await AssertCachedAgainAsync(host, "u2", "r1");
     }
@@ -44,7 +44,7 @@ public sealed class BookkeepingKeyTests(SharedRedisFixture redis)
 
         await AssertCachedAgainAsync(host, "u1", "r1");
         await host.Cache.InvalidateRolePermissionsAsync("r1");
-        Assert.Equal(0, host.Engine.PendingInvalidations);
+        Assert.Equal(0, host.Engine.RememberedInvalidations);
 
         // The healed set works: the role edit found u1 and u1's next read loads afresh.
         var v2 = new CountingLoader<UserContext?>(Models.UserContext("u1", "v2", "r1"));

@@ -135,7 +135,7 @@ public sealed class InvalidationOutcomeTests(SharedRedisFixture redis)
         await host.Cache.SetUserBasicAsync(Models.UserBasic("u1"));
         proxy.Stop();
         await host.Cache.InvalidateUserBasicAsync("u1");
-        Assert.Equal(1, host.Engine.PendingInvalidations);
+        Assert.Equal(1, host.Engine.RememberedInvalidations);
         proxy.Start();
 
         await host.DisposeAsync();

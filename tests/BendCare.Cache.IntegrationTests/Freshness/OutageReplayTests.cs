@@ -26,7 +26,7 @@ public sealed class OutageReplayTests(SharedRedisFixture redis)
         await host.Cache.InvalidateUserBasicAsync("u1");
         await host.Cache.InvalidateRolePermissionsAsync("editor");
         await host.Cache.BlacklistTokenAsync(tokenId, null);
-        Assert.Equal(5, host.Engine.PendingInvalidations); // user_basic, role_perms, the role group, token_bl, jwt_payload
+        Assert.Equal(5, host.Engine.RememberedInvalidations); // user_basic, role_perms, the role group, token_bl, jwt_payload
         proxy.Start();
 
         // Straight away, before any replay could have run: this instance must not read the stale entries.

@@ -71,11 +71,11 @@ public sealed class CacheHost : IAsyncDisposable
     public async Task WaitUntilUsableAsync(TimeSpan? limit = null)
     {
         var deadline = DateTime.UtcNow + (limit ?? TimeSpan.FromSeconds(15));
-        while (!Connection.IsUsable || Engine.PendingInvalidations != 0)
+        while (!Connection.IsUsable || Engine.RememberedInvalidations != 0)
         {
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"Cache not usable: breaker {Connection.BreakerState}, pending {Engine.PendingInvalidations}, last error {Connection.LastError}");
+                throw new TimeoutException($"Cache not usable: breaker {Connection.BreakerState}, pending {Engine.RememberedInvalidations}, last error {Connection.LastError}");
             }
 
             // Reads are what probe the breaker; a cheap one keeps recovery moving.
@@ -88,7 +88,7 @@ public sealed class CacheHost : IAsyncDisposable
     public async Task WaitForWriteBacksAsync()
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (Engine.PendingWriteBacks != 0)
+        while (Engine.WriteBacksInFlight != 0)
         {
             if (DateTime.UtcNow > deadline)
             {

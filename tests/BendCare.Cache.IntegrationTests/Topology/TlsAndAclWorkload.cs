@@ -97,7 +97,7 @@ internal static class TlsAndAclWorkload
         Assert.True(problems.Count == 0, "unexpected log entries: " + string.Join(" | ", problems));
         Assert.Contains(host.Logs.Entries, e => e.EventId.Id == 2007);
         Assert.True(host.Connection.IsUsable, $"connection not usable: breaker {host.Connection.BreakerState}, last error {host.Connection.LastError}");
-        Assert.Equal(0, host.Engine.PendingInvalidations);
+        Assert.Equal(0, host.Engine.RememberedInvalidations);
     }
 
     /// <summary>The CacheType table: a miss loads and writes back, the next read is a hit, a set is served, an invalidation loads again.</summary>

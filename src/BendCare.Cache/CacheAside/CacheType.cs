@@ -9,7 +9,7 @@ namespace BendCare.Cache.CacheAside;
 /// for every type; a new type is one of these plus facade methods.
 /// </summary>
 /// <typeparam name="T">The cached value's type.</typeparam>
-internal sealed class CacheEntry<T>
+internal sealed class CacheType<T>
 {
     private readonly string _keyPrefix;
     private readonly TimeSpan? _writeBackHorizon;
@@ -21,7 +21,7 @@ internal sealed class CacheEntry<T>
     /// <param name="ttlFor">The lifetime of one value at a given time, or <see langword="null"/> when it must not be cached.</param>
     /// <param name="hitLog">Writes the type's "cache hit in Redis" Debug line.</param>
     /// <param name="missLog">Writes the type's "cache miss in Redis" Debug line.</param>
-    public CacheEntry(
+    public CacheType(
         string name,
         string keyPrefix,
         JsonTypeInfo<T> typeInfo,

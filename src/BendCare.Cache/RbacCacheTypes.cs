@@ -5,36 +5,36 @@ using BendCare.Cache.Serialization;
 namespace BendCare.Cache;
 
 /// <summary>The five cache types as data: key pattern, TTL policy, serializer, log lines, groups.</summary>
-internal sealed class RbacCacheEntries
+internal sealed class RbacCacheTypes
 {
-    public RbacCacheEntries(BendCareCacheOptions options)
+    public RbacCacheTypes(BendCareCacheOptions options)
     {
         string prefix = options.KeyPrefix;
         var json = CacheJsonContext.Default;
 
         var userContextTtl = options.UserContextTtl;
-        UserContext = new CacheEntry<UserContext>(
+        UserContext = new CacheType<UserContext>(
             "user_context", prefix + "user_context:", json.UserContext, userContextTtl, (_, _) => userContextTtl, Log.UserContextHit, Log.UserContextMiss)
         {
             // Role edits reach user contexts through these sets; see docs/freshness.md.
             Groups = new GroupIndex<UserContext>(
-                prefix + "rbac_epoch", prefix + "role_members:", userContextTtl + userContextTtl + CacheEntry<UserContext>.MustWinMargin, static c => c.RoleIds, static c => c.UserId)
+                prefix + "rbac_epoch", prefix + "role_members:", userContextTtl + userContextTtl + CacheType<UserContext>.MustWinMargin, static c => c.RoleIds, static c => c.UserId)
             {
                 LegacySetKeyPrefix = prefix + "role_users:",
             },
         };
 
         var roleTtl = options.RolePermissionsTtl;
-        RolePermissions = new CacheEntry<RolePermissions>(
+        RolePermissions = new CacheType<RolePermissions>(
             "role_perms", prefix + "role_perms:", json.RolePermissions, roleTtl, (_, _) => roleTtl, Log.RolePermissionsHit, Log.RolePermissionsMiss);
 
         var basicTtl = options.UserBasicTtl;
-        UserBasic = new CacheEntry<UserBasicInfo>(
+        UserBasic = new CacheType<UserBasicInfo>(
             "user_basic", prefix + "user_basic:", json.UserBasicInfo, basicTtl, (_, _) => basicTtl, Log.UserBasicHit, Log.UserBasicMiss);
 
         var blacklisted = options.TokenBlacklistedTtl;
         var notBlacklisted = options.TokenNotBlacklistedTtl;
-        TokenBlacklist = new CacheEntry<bool>(
+        TokenBlacklist = new CacheType<bool>(
             "token_bl", prefix + "token_bl:", json.Boolean, Max(blacklisted, notBlacklisted), (v, _) => v ? blacklisted : notBlacklisted, Log.TokenBlacklistHit, Log.TokenBlacklistMiss)
         {
             RedactIdInLogs = true,
@@ -45,22 +45,22 @@ internal sealed class RbacCacheEntries
         };
 
         var jwtTtl = options.JwtPayloadTtl;
-        JwtPayload = new CacheEntry<JwtPayload>(
+        JwtPayload = new CacheType<JwtPayload>(
             "jwt_payload", prefix + "jwt_payload:", json.JwtPayload, jwtTtl, (p, now) => Min(jwtTtl, p.ExpiresAt - now), Log.JwtPayloadHit, Log.JwtPayloadMiss)
         {
             RedactIdInLogs = true,
         };
     }
 
-    public CacheEntry<UserContext> UserContext { get; }
+    public CacheType<UserContext> UserContext { get; }
 
-    public CacheEntry<RolePermissions> RolePermissions { get; }
+    public CacheType<RolePermissions> RolePermissions { get; }
 
-    public CacheEntry<UserBasicInfo> UserBasic { get; }
+    public CacheType<UserBasicInfo> UserBasic { get; }
 
-    public CacheEntry<bool> TokenBlacklist { get; }
+    public CacheType<bool> TokenBlacklist { get; }
 
-    public CacheEntry<JwtPayload> JwtPayload { get; }
+    public CacheType<JwtPayload> JwtPayload { get; }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 

@@ -12,20 +12,20 @@ namespace BendCare.Cache.CacheAside;
 /// unaffected, so one unreachable cluster shard does not switch the whole cache off. The connection's background work
 /// replays them as soon as Redis answers again, each with its own back-off, and only the steps still owed.
 /// </summary>
-internal sealed class PendingWrites
+internal sealed class RememberedWrites
 {
     private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan MaxRetry = TimeSpan.FromSeconds(5);
     private const int ReplayBatch = 64;
 
-    private readonly ConcurrentDictionary<string, PendingWrite> _writes = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, FreshnessWrite> _writes = new(StringComparer.Ordinal);
     private readonly int _limit;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private int _count;
     private int _groupWide;
 
-    public PendingWrites(int limit, ILogger logger, TimeProvider time)
+    public RememberedWrites(int limit, ILogger logger, TimeProvider time)
     {
         _limit = limit;
         _logger = logger;
@@ -46,7 +46,7 @@ internal sealed class PendingWrites
     /// reached: the newest is refused (and logged as an error) rather than an older one evicted, so the caller whose
     /// write was lost is the one told.
     /// </summary>
-    public bool Remember(PendingWrite write) => Add(write, replace: true);
+    public bool Remember(FreshnessWrite write) => Add(write, replace: true);
 
     /// <summary>
     /// Replays the writes that are due, a batch at a time (the writes of a batch are pipelined). What Redis does not
@@ -61,8 +61,8 @@ internal sealed class PendingWrites
 
         int replayed = 0;
         long now = _time.GetTimestamp();
-        var batch = new List<PendingWrite>(ReplayBatch);
-        var applied = new List<Task<IReadOnlyList<PendingWrite>>>(ReplayBatch);
+        var batch = new List<FreshnessWrite>(ReplayBatch);
+        var applied = new List<Task<IReadOnlyList<FreshnessWrite>>>(ReplayBatch);
         using var pending = _writes.GetEnumerator();
         bool more = true;
         while (more)
@@ -139,7 +139,7 @@ internal sealed class PendingWrites
         return lost;
     }
 
-    private bool Add(PendingWrite write, bool replace)
+    private bool Add(FreshnessWrite write, bool replace)
     {
         while (true)
         {
@@ -163,7 +163,7 @@ internal sealed class PendingWrites
             if (Interlocked.Increment(ref _count) > _limit)
             {
                 Interlocked.Decrement(ref _count);
-                Log.PendingInvalidationsFull(_logger, _limit);
+                Log.RememberedInvalidationsFull(_logger, _limit);
                 return false;
             }
 
@@ -187,7 +187,7 @@ internal sealed class PendingWrites
     }
 
     /// <summary>Swaps <paramref name="current"/> for <paramref name="next"/> under their key, counting conservatively.</summary>
-    private bool Replace(PendingWrite current, PendingWrite next)
+    private bool Replace(FreshnessWrite current, FreshnessWrite next)
     {
         if (next.IsGroupWide)
         {
@@ -214,9 +214,9 @@ internal sealed class PendingWrites
         return (long)(wait.TotalSeconds * _time.TimestampFrequency);
     }
 
-    private bool Forget(PendingWrite write)
+    private bool Forget(FreshnessWrite write)
     {
-        if (!_writes.TryRemove(new KeyValuePair<string, PendingWrite>(write.Key, write)))
+        if (!_writes.TryRemove(new KeyValuePair<string, FreshnessWrite>(write.Key, write)))
         {
             return false;
         }

@@ -2,11 +2,11 @@ using BendCare.Cache.UnitTests.Support;
 
 namespace BendCare.Cache.UnitTests;
 
-public class RbacCacheEntriesTests
+public class RbacCacheTypesTests
 {
     private static readonly DateTimeOffset Now = new(2025, 6, 1, 12, 0, 0, TimeSpan.Zero);
 
-    private static RbacCacheEntries Entries(string prefix = "") => new(new BendCareCacheOptions { KeyPrefix = prefix });
+    private static RbacCacheTypes Entries(string prefix = "") => new(new BendCareCacheOptions { KeyPrefix = prefix });
 
     [Theory]
     [InlineData("")]
@@ -95,7 +95,7 @@ public class RbacCacheEntriesTests
     [Fact]
     public void Ttls_follow_the_options()
     {
-        var entries = new RbacCacheEntries(new BendCareCacheOptions
+        var entries = new RbacCacheTypes(new BendCareCacheOptions
         {
             UserContextTtl = TimeSpan.FromMinutes(1),
             RolePermissionsTtl = TimeSpan.FromMinutes(2),
@@ -126,7 +126,7 @@ public class RbacCacheEntriesTests
     {
         Assert.Equal(TimeSpan.FromHours(1), Entries().TokenBlacklist.MaxTtl);
 
-        var inverted = new RbacCacheEntries(new BendCareCacheOptions
+        var inverted = new RbacCacheTypes(new BendCareCacheOptions
         {
             TokenBlacklistedTtl = TimeSpan.FromMinutes(1),
             TokenNotBlacklistedTtl = TimeSpan.FromMinutes(2),
