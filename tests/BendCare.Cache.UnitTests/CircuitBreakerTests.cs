@@ -23,7 +23,7 @@ public class CircuitBreakerTests
     public void New_breaker_is_closed_and_allows_requests()
     {
         Assert.Equal(BreakerState.Closed, _breaker.State);
-        Assert.True(_breaker.AllowRequest());
+        Assert.True(_breaker.TryStartProbe());
         Assert.Equal(0, _breaker.OpenedAt);
     }
 
@@ -33,7 +33,7 @@ public class CircuitBreakerTests
         Fail(Threshold - 1);
 
         Assert.Equal(BreakerState.Closed, _breaker.State);
-        Assert.True(_breaker.AllowRequest());
+        Assert.True(_breaker.TryStartProbe());
         Assert.Empty(_changes);
     }
 
@@ -61,9 +61,9 @@ public class CircuitBreakerTests
     {
         Fail(Threshold);
 
-        Assert.False(_breaker.AllowRequest());
+        Assert.False(_breaker.TryStartProbe());
         _time.Advance(OpenDuration - TimeSpan.FromTicks(1));
-        Assert.False(_breaker.AllowRequest());
+        Assert.False(_breaker.TryStartProbe());
         Assert.Equal(BreakerState.Open, _breaker.State);
     }
 
@@ -73,11 +73,11 @@ public class CircuitBreakerTests
         Fail(Threshold);
         _time.Advance(OpenDuration);
 
-        Assert.True(_breaker.AllowRequest());
+        Assert.True(_breaker.TryStartProbe());
         Assert.Equal(BreakerState.HalfOpen, _breaker.State);
         for (int i = 0; i < 100; i++)
         {
-            Assert.False(_breaker.AllowRequest());
+            Assert.False(_breaker.TryStartProbe());
         }
     }
 
@@ -90,7 +90,7 @@ public class CircuitBreakerTests
 
         Parallel.For(0, 1_000, _ =>
         {
-            if (_breaker.AllowRequest())
+            if (_breaker.TryStartProbe())
             {
                 Interlocked.Increment(ref allowed);
             }
@@ -104,11 +104,11 @@ public class CircuitBreakerTests
     {
         Fail(Threshold);
         _time.Advance(OpenDuration);
-        Assert.True(_breaker.AllowRequest());
+        Assert.True(_breaker.TryStartProbe());
 
         _time.Advance(TimeSpan.FromMinutes(10));
 
-        Assert.False(_breaker.AllowRequest());
+        Assert.False(_breaker.TryStartProbe());
     }
 
     [Fact]
@@ -116,12 +116,12 @@ public class CircuitBreakerTests
     {
         Fail(Threshold);
         _time.Advance(OpenDuration);
-        Assert.True(_breaker.AllowRequest());
+        Assert.True(_breaker.TryStartProbe());
 
-        _breaker.OnSuccess();
+        _breaker.OnProbeSuccess();
 
         Assert.Equal(BreakerState.Closed, _breaker.State);
-        Assert.True(_breaker.AllowRequest());
+        Assert.True(_breaker.TryStartProbe());
         Assert.Equal(0, _breaker.OpenedAt);
         Assert.Equal([(BreakerState.Closed, BreakerState.Open), (BreakerState.HalfOpen, BreakerState.Closed)], _changes);
     }
@@ -131,15 +131,15 @@ public class CircuitBreakerTests
     {
         Fail(Threshold);
         _time.Advance(OpenDuration);
-        Assert.True(_breaker.AllowRequest());
+        Assert.True(_breaker.TryStartProbe());
 
         _breaker.OnFailure();
 
         Assert.Equal(BreakerState.Open, _breaker.State);
         _time.Advance(2 * OpenDuration - TimeSpan.FromTicks(1));
-        Assert.False(_breaker.AllowRequest());
+        Assert.False(_breaker.TryStartProbe());
         _time.Advance(TimeSpan.FromTicks(1));
-        Assert.True(_breaker.AllowRequest());
+        Assert.True(_breaker.TryStartProbe());
     }
 
     [Fact]
@@ -152,7 +152,7 @@ public class CircuitBreakerTests
         foreach (var period in expected)
         {
             AssertOpenFor(period);
-            Assert.True(_breaker.AllowRequest());
+            Assert.True(_breaker.TryStartProbe());
             _breaker.OnFailure();
         }
     }
@@ -163,7 +163,7 @@ public class CircuitBreakerTests
         Fail(Threshold);
         long openedAt = _breaker.OpenedAt;
         _time.Advance(OpenDuration);
-        Assert.True(_breaker.AllowRequest());
+        Assert.True(_breaker.TryStartProbe());
 
         _breaker.OnFailure();
 
@@ -175,7 +175,7 @@ public class CircuitBreakerTests
     {
         Fail(Threshold);
         _time.Advance(OpenDuration);
-        Assert.True(_breaker.AllowRequest());
+        Assert.True(_breaker.TryStartProbe());
 
         _breaker.OnFailure();
 
@@ -187,11 +187,11 @@ public class CircuitBreakerTests
     {
         Fail(Threshold);
         _time.Advance(OpenDuration);
-        Assert.True(_breaker.AllowRequest());
+        Assert.True(_breaker.TryStartProbe());
         _breaker.OnFailure();
         _time.Advance(2 * OpenDuration);
-        Assert.True(_breaker.AllowRequest());
-        _breaker.OnSuccess();
+        Assert.True(_breaker.TryStartProbe());
+        _breaker.OnProbeSuccess();
 
         Fail(Threshold);
 
@@ -204,7 +204,7 @@ public class CircuitBreakerTests
         _breaker.Trip();
 
         Assert.Equal(BreakerState.Open, _breaker.State);
-        Assert.False(_breaker.AllowRequest());
+        Assert.False(_breaker.TryStartProbe());
         Assert.Equal([(BreakerState.Closed, BreakerState.Open)], _changes);
         AssertOpenFor(OpenDuration);
     }
@@ -219,7 +219,7 @@ public class CircuitBreakerTests
 
         Assert.Single(_changes);
         _time.Advance(TimeSpan.FromMilliseconds(500));
-        Assert.True(_breaker.AllowRequest());
+        Assert.True(_breaker.TryStartProbe());
     }
 
     [Fact]
@@ -227,12 +227,12 @@ public class CircuitBreakerTests
     {
         Fail(Threshold);
         _time.Advance(OpenDuration);
-        Assert.True(_breaker.AllowRequest());
+        Assert.True(_breaker.TryStartProbe());
 
         _breaker.Trip();
 
         Assert.Equal(BreakerState.HalfOpen, _breaker.State);
-        _breaker.OnSuccess();
+        _breaker.OnProbeSuccess();
         Assert.Equal(BreakerState.Closed, _breaker.State);
     }
 
@@ -240,13 +240,13 @@ public class CircuitBreakerTests
     public void AllowProbeNow_lets_the_next_request_probe_immediately()
     {
         Fail(Threshold);
-        Assert.False(_breaker.AllowRequest());
+        Assert.False(_breaker.TryStartProbe());
 
         _breaker.AllowProbeNow();
 
-        Assert.True(_breaker.AllowRequest());
+        Assert.True(_breaker.TryStartProbe());
         Assert.Equal(BreakerState.HalfOpen, _breaker.State);
-        Assert.False(_breaker.AllowRequest());
+        Assert.False(_breaker.TryStartProbe());
     }
 
     [Fact]
@@ -256,14 +256,14 @@ public class CircuitBreakerTests
 
         Assert.Equal(BreakerState.Closed, _breaker.State);
         Fail(Threshold);
-        Assert.False(_breaker.AllowRequest());
+        Assert.False(_breaker.TryStartProbe());
     }
 
     [Fact]
     public void Success_resets_the_consecutive_failure_count()
     {
         Fail(Threshold - 1);
-        _breaker.OnSuccess();
+        _breaker.OnProbeSuccess();
         Fail(Threshold - 1);
 
         Assert.Equal(BreakerState.Closed, _breaker.State);
@@ -276,8 +276,8 @@ public class CircuitBreakerTests
     [Fact]
     public void Success_while_closed_raises_no_StateChanged()
     {
-        _breaker.OnSuccess();
-        _breaker.OnSuccess();
+        _breaker.OnProbeSuccess();
+        _breaker.OnProbeSuccess();
 
         Assert.Empty(_changes);
     }
@@ -305,7 +305,7 @@ public class CircuitBreakerTests
     {
         Assert.Equal(BreakerState.Open, _breaker.State);
         _time.Advance(period - TimeSpan.FromTicks(1));
-        Assert.False(_breaker.AllowRequest());
+        Assert.False(_breaker.TryStartProbe());
         _time.Advance(TimeSpan.FromTicks(1));
     }
 }

@@ -34,8 +34,8 @@ internal sealed class CircuitBreaker
     /// <summary>Since when the breaker has been open (or half-open), in <see cref="TimeProvider"/> timestamps; 0 when closed.</summary>
     public long OpenedAt => Volatile.Read(ref _openedAt);
 
-    /// <summary>Whether a request may use Redis now. When the open period is over, exactly one caller becomes the probe.</summary>
-    public bool AllowRequest()
+    /// <summary>Whether the background probe may test Redis now (true while closed). When the open period is over, exactly one caller becomes the probe.</summary>
+    public bool TryStartProbe()
     {
         int state = _state;
         if (state == (int)BreakerState.Closed)
@@ -70,7 +70,7 @@ internal sealed class CircuitBreaker
     }
 
     /// <summary>A probe succeeded: closes the breaker.</summary>
-    public void OnSuccess()
+    public void OnProbeSuccess()
     {
         if (_state == (int)BreakerState.Closed)
         {

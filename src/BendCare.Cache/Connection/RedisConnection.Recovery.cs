@@ -34,7 +34,7 @@ internal sealed partial class RedisConnection
         // A breaker is open and the client has a connection: one PING to that endpoint tells whether it answers again.
         foreach (var (endpoint, breaker) in _breakers.All)
         {
-            if (breaker.State != BreakerState.Closed && breaker.AllowRequest())
+            if (breaker.State != BreakerState.Closed && breaker.TryStartProbe())
             {
                 _ = ProbeAsync(multiplexer, endpoint, breaker);
             }
@@ -52,7 +52,7 @@ internal sealed partial class RedisConnection
         {
             ping = endpoint is null ? multiplexer.GetDatabase().PingAsync() : multiplexer.GetServer(endpoint).PingAsync();
             await ping.WaitAsync(_timerTimeout, _time).ConfigureAwait(false);
-            breaker.OnSuccess();
+            breaker.OnProbeSuccess();
         }
         catch (Exception ex)
         {
