@@ -1,121 +1,117 @@
 using BendCare.Cache.CacheAside;
-using BendCare.Cache.Serialization;
 
 namespace BendCare.Cache;
 
 /// <summary>
 /// The <see cref="IRbacCache"/> facade: the five cache types, their keys, TTLs and invalidation rules over the
-/// generic cache-aside engine. Holds no Redis code. Obtain it from DI (<c>services.AddBendCareRedisCache()</c>).
+/// generic cache-aside engine. Holds no Redis code: each member is one call into the typed path of its cache type,
+/// except the two with rules of their own (a blacklisting's lifetime, a role edit reaching user contexts).
+/// Obtain it from DI (<c>services.AddBendCareRedisCache()</c>).
 /// </summary>
+/// <remarks>
+/// Public (with an internal constructor) because the API contract names it as the implementation of
+/// <see cref="IRbacCache"/>: services may resolve or reference it by this type.
+/// </remarks>
 public sealed class RedisRbacCache : IRbacCache
 {
     private readonly CacheAsideEngine _engine;
-    private readonly RbacCacheTypes _entries;
     private readonly BendCareCacheOptions _options;
     private readonly TimeProvider _time;
+    private readonly CachePath<UserContext> _userContext;
+    private readonly CachePath<RolePermissions> _rolePermissions;
+    private readonly CachePath<UserBasicInfo> _userBasic;
+    private readonly CachePath<bool> _tokenBlacklist;
+    private readonly CachePath<JwtPayload> _jwtPayload;
 
-    internal RedisRbacCache(CacheAsideEngine engine, RbacCacheTypes entries, BendCareCacheOptions options, TimeProvider time)
+    internal RedisRbacCache(CacheAsideEngine engine, RbacCacheTypes types, BendCareCacheOptions options, TimeProvider time)
     {
         _engine = engine;
-        _entries = entries;
         _options = options;
         _time = time;
+        _userContext = new(engine, types.UserContext, "userId", "context", static c => c.UserId);
+        _rolePermissions = new(engine, types.RolePermissions, "roleId", "permissions", static p => p.RoleId);
+        _userBasic = new(engine, types.UserBasic, "userId", "user", static u => u.UserId);
+        _tokenBlacklist = new(engine, types.TokenBlacklist, "tokenId", "tokenId", idOf: null);
+        _jwtPayload = new(engine, types.JwtPayload, "tokenId", "payload", static p => p.TokenId);
     }
 
     internal CacheAsideEngine Engine => _engine;
 
-    /// <inheritdoc/>
-    public ValueTask<UserContext?> GetUserContextAsync(string userId, Func<CancellationToken, ValueTask<UserContext?>> loader, CancellationToken cancellationToken = default)
-    {
-        IdValidator.Validate(userId, nameof(userId));
-        ArgumentNullException.ThrowIfNull(loader);
-        return _engine.GetOrLoadAsync(_entries.UserContext, userId, null, loader, cancellationToken);
-    }
+    // User context.
 
     /// <inheritdoc/>
-    public ValueTask SetUserContextAsync(UserContext context, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        IdValidator.Validate(context.UserId, nameof(context));
-        return _engine.SetAsync(_entries.UserContext, context.UserId, context, null, cancellationToken);
-    }
+    public ValueTask<UserContext?> GetUserContextAsync(string userId, Func<CancellationToken, ValueTask<UserContext?>> loader, CancellationToken cancellationToken = default) =>
+        _userContext.GetAsync(userId, loader, cancellationToken);
 
     /// <inheritdoc/>
-    public ValueTask InvalidateUserContextAsync(string userId, CancellationToken cancellationToken = default)
-    {
-        IdValidator.Validate(userId, nameof(userId));
-        return _engine.InvalidateAsync(_entries.UserContext, userId, cancellationToken);
-    }
+    public ValueTask<UserContext?> GetUserContextAsync<TState>(string userId, TState state, Func<TState, CancellationToken, ValueTask<UserContext?>> loader, CancellationToken cancellationToken = default) =>
+        _userContext.GetAsync(userId, state, loader, cancellationToken);
 
     /// <inheritdoc/>
-    public ValueTask InvalidateUserContextsAsync(IEnumerable<string> userIds, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(userIds);
-        var ids = userIds.ToArray();
-        foreach (string id in ids)
-        {
-            IdValidator.Validate(id, nameof(userIds));
-        }
-
-        return _engine.InvalidateManyAsync(_entries.UserContext, ids, cancellationToken);
-    }
+    public ValueTask SetUserContextAsync(UserContext context, CancellationToken cancellationToken = default) =>
+        _userContext.SetAsync(context, cancellationToken);
 
     /// <inheritdoc/>
-    public ValueTask<RolePermissions?> GetRolePermissionsAsync(string roleId, Func<CancellationToken, ValueTask<RolePermissions?>> loader, CancellationToken cancellationToken = default)
-    {
-        IdValidator.Validate(roleId, nameof(roleId));
-        ArgumentNullException.ThrowIfNull(loader);
-        return _engine.GetOrLoadAsync(_entries.RolePermissions, roleId, null, loader, cancellationToken);
-    }
+    public ValueTask InvalidateUserContextAsync(string userId, CancellationToken cancellationToken = default) =>
+        _userContext.InvalidateAsync(userId, cancellationToken);
 
     /// <inheritdoc/>
-    public ValueTask SetRolePermissionsAsync(RolePermissions permissions, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(permissions);
-        IdValidator.Validate(permissions.RoleId, nameof(permissions));
-        return _engine.SetAsync(_entries.RolePermissions, permissions.RoleId, permissions, null, cancellationToken);
-    }
+    public ValueTask InvalidateUserContextsAsync(IEnumerable<string> userIds, CancellationToken cancellationToken = default) =>
+        _userContext.InvalidateManyAsync(userIds, nameof(userIds), cancellationToken);
+
+    // Role permissions.
+
+    /// <inheritdoc/>
+    public ValueTask<RolePermissions?> GetRolePermissionsAsync(string roleId, Func<CancellationToken, ValueTask<RolePermissions?>> loader, CancellationToken cancellationToken = default) =>
+        _rolePermissions.GetAsync(roleId, loader, cancellationToken);
+
+    /// <inheritdoc/>
+    public ValueTask<RolePermissions?> GetRolePermissionsAsync<TState>(string roleId, TState state, Func<TState, CancellationToken, ValueTask<RolePermissions?>> loader, CancellationToken cancellationToken = default) =>
+        _rolePermissions.GetAsync(roleId, state, loader, cancellationToken);
+
+    /// <inheritdoc/>
+    public ValueTask SetRolePermissionsAsync(RolePermissions permissions, CancellationToken cancellationToken = default) =>
+        _rolePermissions.SetAsync(permissions, cancellationToken);
 
     /// <inheritdoc/>
     public async ValueTask InvalidateRolePermissionsAsync(string roleId, CancellationToken cancellationToken = default)
     {
         IdValidator.Validate(roleId, nameof(roleId));
-        var role = _engine.InvalidateAsync(_entries.RolePermissions, roleId, cancellationToken);
-        var users = _engine.InvalidateGroupAsync(_entries.UserContext, roleId, roleId, cancellationToken);
+
+        // The role's own entry, and every cached user context holding the role (see docs/freshness.md, G2).
+        var role = _engine.InvalidateAsync(_rolePermissions.Type, roleId, cancellationToken);
+        var users = _engine.InvalidateGroupAsync(_userContext.Type, roleId, roleId, cancellationToken);
         await role.ConfigureAwait(false);
         await users.ConfigureAwait(false);
     }
 
-    /// <inheritdoc/>
-    public ValueTask<UserBasicInfo?> GetUserBasicAsync(string userId, Func<CancellationToken, ValueTask<UserBasicInfo?>> loader, CancellationToken cancellationToken = default)
-    {
-        IdValidator.Validate(userId, nameof(userId));
-        ArgumentNullException.ThrowIfNull(loader);
-        return _engine.GetOrLoadAsync(_entries.UserBasic, userId, null, loader, cancellationToken);
-    }
+    // User basic info.
 
     /// <inheritdoc/>
-    public ValueTask SetUserBasicAsync(UserBasicInfo user, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(user);
-        IdValidator.Validate(user.UserId, nameof(user));
-        return _engine.SetAsync(_entries.UserBasic, user.UserId, user, null, cancellationToken);
-    }
+    public ValueTask<UserBasicInfo?> GetUserBasicAsync(string userId, Func<CancellationToken, ValueTask<UserBasicInfo?>> loader, CancellationToken cancellationToken = default) =>
+        _userBasic.GetAsync(userId, loader, cancellationToken);
 
     /// <inheritdoc/>
-    public ValueTask InvalidateUserBasicAsync(string userId, CancellationToken cancellationToken = default)
-    {
-        IdValidator.Validate(userId, nameof(userId));
-        return _engine.InvalidateAsync(_entries.UserBasic, userId, cancellationToken);
-    }
+    public ValueTask<UserBasicInfo?> GetUserBasicAsync<TState>(string userId, TState state, Func<TState, CancellationToken, ValueTask<UserBasicInfo?>> loader, CancellationToken cancellationToken = default) =>
+        _userBasic.GetAsync(userId, state, loader, cancellationToken);
 
     /// <inheritdoc/>
-    public ValueTask<bool> IsTokenBlacklistedAsync(string tokenId, Func<CancellationToken, ValueTask<bool>> loader, CancellationToken cancellationToken = default)
-    {
-        IdValidator.Validate(tokenId, nameof(tokenId));
-        ArgumentNullException.ThrowIfNull(loader);
-        return _engine.GetOrLoadAsync(_entries.TokenBlacklist, tokenId, null, loader, cancellationToken);
-    }
+    public ValueTask SetUserBasicAsync(UserBasicInfo user, CancellationToken cancellationToken = default) =>
+        _userBasic.SetAsync(user, cancellationToken);
+
+    /// <inheritdoc/>
+    public ValueTask InvalidateUserBasicAsync(string userId, CancellationToken cancellationToken = default) =>
+        _userBasic.InvalidateAsync(userId, cancellationToken);
+
+    // Token blacklist.
+
+    /// <inheritdoc/>
+    public ValueTask<bool> IsTokenBlacklistedAsync(string tokenId, Func<CancellationToken, ValueTask<bool>> loader, CancellationToken cancellationToken = default) =>
+        _tokenBlacklist.GetAsync(tokenId, loader, cancellationToken);
+
+    /// <inheritdoc/>
+    public ValueTask<bool> IsTokenBlacklistedAsync<TState>(string tokenId, TState state, Func<TState, CancellationToken, ValueTask<bool>> loader, CancellationToken cancellationToken = default) =>
+        _tokenBlacklist.GetAsync(tokenId, state, loader, cancellationToken);
 
     /// <inheritdoc/>
     public async ValueTask BlacklistTokenAsync(string tokenId, DateTimeOffset? tokenExpiresAt, CancellationToken cancellationToken = default)
@@ -124,98 +120,42 @@ public sealed class RedisRbacCache : IRbacCache
 
         // Cover the token for as long as validation still accepts it (its expiry plus the clock skew JwtBearer allows),
         // capped by the option; the engine lengthens it to outlive every write-back it must beat, however soon the
-        // token expires (see docs/freshness.md).
+        // token expires (see docs/freshness.md, G1 and G3).
         var lifetime = _options.TokenBlacklistedTtl;
         if (tokenExpiresAt is { } expiresAt && expiresAt + _options.TokenClockSkew - _time.GetUtcNow() is var accepted && accepted < lifetime)
         {
             lifetime = accepted;
         }
 
-        var blacklist = _engine.SetMustWinAsync(_entries.TokenBlacklist, tokenId, true, lifetime, cancellationToken);
-        var payload = _engine.InvalidateAsync(_entries.JwtPayload, tokenId, cancellationToken);
+        var blacklist = _engine.SetMustWinAsync(_tokenBlacklist.Type, tokenId, true, lifetime, cancellationToken);
+        var payload = _engine.InvalidateAsync(_jwtPayload.Type, tokenId, cancellationToken);
         await blacklist.ConfigureAwait(false);
         await payload.ConfigureAwait(false);
     }
 
-    /// <inheritdoc/>
-    public ValueTask<JwtPayload?> GetJwtPayloadAsync(string tokenId, Func<CancellationToken, ValueTask<JwtPayload?>> loader, CancellationToken cancellationToken = default)
-    {
-        IdValidator.Validate(tokenId, nameof(tokenId));
-        ArgumentNullException.ThrowIfNull(loader);
-        return _engine.GetOrLoadAsync(_entries.JwtPayload, tokenId, null, loader, cancellationToken);
-    }
+    // Decoded JWT payload.
 
     /// <inheritdoc/>
-    public ValueTask<JwtPayload?> GetJwtPayloadAsync(string tokenId, string rawToken, Func<CancellationToken, ValueTask<JwtPayload?>> loader, CancellationToken cancellationToken = default)
-    {
-        IdValidator.Validate(tokenId, nameof(tokenId));
-        ArgumentException.ThrowIfNullOrEmpty(rawToken);
-        ArgumentNullException.ThrowIfNull(loader);
-        return _engine.GetOrLoadAsync(_entries.JwtPayload, tokenId, Envelope.Fingerprint(rawToken), loader, cancellationToken);
-    }
+    public ValueTask<JwtPayload?> GetJwtPayloadAsync(string tokenId, Func<CancellationToken, ValueTask<JwtPayload?>> loader, CancellationToken cancellationToken = default) =>
+        _jwtPayload.GetAsync(tokenId, loader, cancellationToken);
 
     /// <inheritdoc/>
-    public ValueTask SetJwtPayloadAsync(JwtPayload payload, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(payload);
-        IdValidator.Validate(payload.TokenId, nameof(payload));
-        return _engine.SetAsync(_entries.JwtPayload, payload.TokenId, payload, null, cancellationToken);
-    }
+    public ValueTask<JwtPayload?> GetJwtPayloadAsync(string tokenId, string rawToken, Func<CancellationToken, ValueTask<JwtPayload?>> loader, CancellationToken cancellationToken = default) =>
+        _jwtPayload.GetBoundAsync(tokenId, rawToken, loader, cancellationToken);
 
     /// <inheritdoc/>
-    public ValueTask SetJwtPayloadAsync(JwtPayload payload, string rawToken, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(payload);
-        IdValidator.Validate(payload.TokenId, nameof(payload));
-        ArgumentException.ThrowIfNullOrEmpty(rawToken);
-        return _engine.SetAsync(_entries.JwtPayload, payload.TokenId, payload, Envelope.Fingerprint(rawToken), cancellationToken);
-    }
+    public ValueTask<JwtPayload?> GetJwtPayloadAsync<TState>(string tokenId, string rawToken, TState state, Func<TState, CancellationToken, ValueTask<JwtPayload?>> loader, CancellationToken cancellationToken = default) =>
+        _jwtPayload.GetBoundAsync(tokenId, rawToken, state, loader, cancellationToken);
 
     /// <inheritdoc/>
-    public ValueTask InvalidateJwtPayloadAsync(string tokenId, CancellationToken cancellationToken = default)
-    {
-        IdValidator.Validate(tokenId, nameof(tokenId));
-        return _engine.InvalidateAsync(_entries.JwtPayload, tokenId, cancellationToken);
-    }
+    public ValueTask SetJwtPayloadAsync(JwtPayload payload, string rawToken, CancellationToken cancellationToken = default) =>
+        _jwtPayload.SetBoundAsync(payload, rawToken, cancellationToken);
 
     /// <inheritdoc/>
-    public ValueTask<UserContext?> GetUserContextAsync<TState>(string userId, TState state, Func<TState, CancellationToken, ValueTask<UserContext?>> loader, CancellationToken cancellationToken = default)
-    {
-        IdValidator.Validate(userId, nameof(userId));
-        ArgumentNullException.ThrowIfNull(loader);
-        return _engine.GetOrLoadAsync(_entries.UserContext, userId, null, state, loader, cancellationToken);
-    }
+    public ValueTask SetJwtPayloadAsync(JwtPayload payload, CancellationToken cancellationToken = default) =>
+        _jwtPayload.SetAsync(payload, cancellationToken);
 
     /// <inheritdoc/>
-    public ValueTask<RolePermissions?> GetRolePermissionsAsync<TState>(string roleId, TState state, Func<TState, CancellationToken, ValueTask<RolePermissions?>> loader, CancellationToken cancellationToken = default)
-    {
-        IdValidator.Validate(roleId, nameof(roleId));
-        ArgumentNullException.ThrowIfNull(loader);
-        return _engine.GetOrLoadAsync(_entries.RolePermissions, roleId, null, state, loader, cancellationToken);
-    }
-
-    /// <inheritdoc/>
-    public ValueTask<UserBasicInfo?> GetUserBasicAsync<TState>(string userId, TState state, Func<TState, CancellationToken, ValueTask<UserBasicInfo?>> loader, CancellationToken cancellationToken = default)
-    {
-        IdValidator.Validate(userId, nameof(userId));
-        ArgumentNullException.ThrowIfNull(loader);
-        return _engine.GetOrLoadAsync(_entries.UserBasic, userId, null, state, loader, cancellationToken);
-    }
-
-    /// <inheritdoc/>
-    public ValueTask<bool> IsTokenBlacklistedAsync<TState>(string tokenId, TState state, Func<TState, CancellationToken, ValueTask<bool>> loader, CancellationToken cancellationToken = default)
-    {
-        IdValidator.Validate(tokenId, nameof(tokenId));
-        ArgumentNullException.ThrowIfNull(loader);
-        return _engine.GetOrLoadAsync(_entries.TokenBlacklist, tokenId, null, state, loader, cancellationToken);
-    }
-
-    /// <inheritdoc/>
-    public ValueTask<JwtPayload?> GetJwtPayloadAsync<TState>(string tokenId, string rawToken, TState state, Func<TState, CancellationToken, ValueTask<JwtPayload?>> loader, CancellationToken cancellationToken = default)
-    {
-        IdValidator.Validate(tokenId, nameof(tokenId));
-        ArgumentException.ThrowIfNullOrEmpty(rawToken);
-        ArgumentNullException.ThrowIfNull(loader);
-        return _engine.GetOrLoadAsync(_entries.JwtPayload, tokenId, Envelope.Fingerprint(rawToken), state, loader, cancellationToken);
-    }
+    public ValueTask InvalidateJwtPayloadAsync(string tokenId, CancellationToken cancellationToken = default) =>
+        _jwtPayload.InvalidateAsync(tokenId, cancellationToken);
 }

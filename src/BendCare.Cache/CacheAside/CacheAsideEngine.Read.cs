@@ -80,10 +80,6 @@ internal sealed partial class CacheAsideEngine
         }
     }
 
-    /// <summary>The same for a loader without state.</summary>
-    public ValueTask<T?> GetOrLoadAsync<T>(CacheType<T> type, string id, byte[]? fingerprint, Func<CancellationToken, ValueTask<T?>> loader, CancellationToken cancellationToken) =>
-        GetOrLoadAsync(type, id, fingerprint, loader, static (load, ct) => load(ct), cancellationToken);
-
     /// <summary>Classifies what GET returned. Spans cannot cross an await, hence a synchronous helper.</summary>
     private bool TryReadHit<T>(CacheType<T> type, string id, Lease<byte>? lease, byte[]? fingerprint, out T? value, out ObservedState observed)
     {
