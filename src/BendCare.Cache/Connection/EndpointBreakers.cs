@@ -213,6 +213,13 @@ internal sealed class EndpointBreakers
             return false;
         }
 
+        // And only to a node the cluster itself names as that slot's primary: with a DNS seed (ElastiCache's configuration
+        // endpoint, "localhost") the client also lists the seed under its host name, an alias of some healthy node.
+        if (!OwnsSlot(server, moved, slot))
+        {
+            return false;
+        }
+
         lock (_gate)
         {
             var current = _routing;
@@ -234,6 +241,19 @@ internal sealed class EndpointBreakers
             byEndpoint.Remove(endpoint);
             _routing = current with { ByEndpoint = byEndpoint, All = WithMain(byEndpoint) };
             return true;
+        }
+    }
+
+    private static bool OwnsSlot(IServer server, EndPoint endpoint, int slot)
+    {
+        try
+        {
+            var node = server.ClusterConfiguration?.GetBySlot(slot);
+            return node is { IsReplica: false, EndPoint: { } owner } && owner.Equals(endpoint);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or NotSupportedException or RedisException)
+        {
+            return false;
         }
     }
 
