@@ -99,14 +99,13 @@ public class ConnectionPartsTests
     public void Redact_replaces_a_known_key_whole_even_when_its_id_holds_a_space() =>
         Assert.Equal("GET token_bl:abcdef… failed", Redact.ErrorText("GET token_bl:abcdefgh ijkl failed", knownKey: "token_bl:abcdefgh ijkl"));
 
-    [Theory]
-    [InlineData("# Stats\r\ntotal_connections_received:3\r\nevicted_keys:42\r\nevicted_clients:0\r\n", true, 42)]
-    [InlineData("# Stats\r\nexpired_keys:1\r\n", false, 0)]
-    [InlineData(null, false, 0)]
-    public void Eviction_watch_reads_evicted_keys_from_INFO(string? info, bool found, long expected)
+    [Fact]
+    public void Redact_first_line_masks_the_password_and_keys_then_keeps_the_first_line_shortened()
     {
-        Assert.Equal(found, EvictionWatch.TryReadEvictedKeys(info, out long evicted));
-        Assert.Equal(expected, evicted);
+        string text = "WRONGPASS s3cret-password on GET token_bl:abcdefghijklmnop\r\nsecond line " + new string('x', 50);
+
+        Assert.Equal("WRONGPASS **** on GET token_bl:abcdef…", Redact.FirstLine(text, "s3cret-password", 100));
+        Assert.Equal("WRONGPASS ****…", Redact.FirstLine(text, "s3cret-password", 14));
     }
 
     private sealed class ListLogger : ILogger

@@ -19,6 +19,17 @@ public class FailureClassifierTests
         Assert.Equal(FailureReason.Dns, FailureClassifier.Classify(new SocketException((int)error)));
 
     [Fact]
+    public void Find_returns_the_exception_of_that_type_in_the_chain_or_null()
+    {
+        var certificate = new AuthenticationException("untrusted root");
+        var wrapped = ConnectionError(ConnectionFailureType.AuthenticationFailure, "connect failed", new IOException("handshake", certificate));
+
+        Assert.Same(certificate, FailureClassifier.Find<AuthenticationException>(wrapped));
+        Assert.Same(wrapped, FailureClassifier.Find<RedisException>(wrapped));
+        Assert.Null(FailureClassifier.Find<RedisServerException>(wrapped));
+    }
+
+    [Fact]
     public void AuthenticationException_is_Tls() =>
         Assert.Equal(FailureReason.Tls, FailureClassifier.Classify(new AuthenticationException("The remote certificate is invalid")));
 

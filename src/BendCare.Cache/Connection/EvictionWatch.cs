@@ -1,4 +1,3 @@
-using System.Globalization;
 using BendCare.Cache.Diagnostics;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
@@ -78,7 +77,7 @@ internal sealed class EvictionWatch
                 }
 
                 string? reply = await server.InfoRawAsync("stats").WaitAsync(InfoTimeout, _time, cancellationToken).ConfigureAwait(false);
-                if (!TryReadEvictedKeys(reply, out long evicted))
+                if (ServerInfo.Parse(reply).EvictedKeys is not { } evicted)
                 {
                     continue;
                 }
@@ -126,31 +125,5 @@ internal sealed class EvictionWatch
         {
             Log.ServerEvictions(_logger, evicted, total);
         }
-    }
-
-    /// <summary>Reads <c>evicted_keys:N</c> from an INFO reply.</summary>
-    internal static bool TryReadEvictedKeys(string? info, out long evicted)
-    {
-        evicted = 0;
-        if (info is null)
-        {
-            return false;
-        }
-
-        const string Field = "evicted_keys:";
-        int at = info.IndexOf(Field, StringComparison.Ordinal);
-        if (at < 0 || (at > 0 && info[at - 1] != '\n'))
-        {
-            return false;
-        }
-
-        int start = at + Field.Length;
-        int end = start;
-        while (end < info.Length && char.IsAsciiDigit(info[end]))
-        {
-            end++;
-        }
-
-        return long.TryParse(info.AsSpan(start, end - start), NumberStyles.None, CultureInfo.InvariantCulture, out evicted);
     }
 }

@@ -12,12 +12,9 @@ internal static class FailureClassifier
     public static FailureReason Classify(Exception exception)
     {
         // The client wraps a rejected certificate in an authentication failure: TLS is the real cause.
-        for (var e = exception; e is not null; e = e.InnerException)
+        if (Find<AuthenticationException>(exception) is not null)
         {
-            if (e is AuthenticationException)
-            {
-                return FailureReason.Tls;
-            }
+            return FailureReason.Tls;
         }
 
         for (var e = exception; e is not null; e = e.InnerException)
@@ -50,6 +47,21 @@ internal static class FailureClassifier
             RedisServerException => FailureReason.Server,
             _ => FailureReason.Unknown,
         };
+    }
+
+    /// <summary>The first exception of type <typeparamref name="T"/> in <paramref name="exception"/> or its inner exceptions.</summary>
+    public static T? Find<T>(Exception exception)
+        where T : Exception
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is T found)
+            {
+                return found;
+            }
+        }
+
+        return null;
     }
 
     public static FailureReason Classify(ConnectionFailureType failureType, Exception? exception)

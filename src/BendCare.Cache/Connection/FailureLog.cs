@@ -50,7 +50,7 @@ internal sealed class FailureLog
 
     /// <summary><paramref name="message"/> as it may be shown: first line, shortened, ids and secrets redacted.</summary>
     public string Safe(string message, string? key = null) =>
-        ErrorText.FirstLine(Redact.ErrorText(message, _password, key), MaxErrorLength);
+        Redact.FirstLine(message, _password, MaxErrorLength, key);
 
     /// <summary>An operation failed. A configuration problem is logged whatever the breaker does (a permanent NOPERM on one command never opens it).</summary>
     public void Record(FailureReason reason, Exception exception, in RedisKey route = default)

@@ -44,6 +44,14 @@ internal static partial class Redact
         return JwtPattern().Replace(text, "eyJ…");
     }
 
+    /// <summary>
+    /// The first line of <paramref name="text"/>, redacted as by <see cref="ErrorText"/> and shortened to
+    /// <paramref name="maxLength"/> characters: how a client's error message is shown in a log line, the connection's
+    /// last error and the connection check's report.
+    /// </summary>
+    public static string FirstLine(string text, string? password, int maxLength, string? knownKey = null) =>
+        Diagnostics.ErrorText.FirstLine(ErrorText(text, password, knownKey), maxLength);
+
     /// <summary>A key of ours as it may be shown: its prefix and type, and the start of its id.</summary>
     public static string Key(string key)
     {
