@@ -26,7 +26,9 @@ internal sealed class EvictionWatch
     private long _lastWarning;
     private long _total;
     private int _running;
-    private int _unavailableLogged;
+    private int _blind;
+    private long _lastBlindWarning;
+    private long _lastRestartWarning;
 
     public EvictionWatch(ILogger logger, CacheMetrics metrics, TimeProvider time, TimeSpan checkInterval, TimeSpan recentWindow)
     {
@@ -69,6 +71,8 @@ internal sealed class EvictionWatch
         try
         {
             long grown = 0;
+            bool restarted = false;
+            string? failure = null;
             foreach (var server in multiplexer.GetServers())
             {
                 if (!server.IsConnected || server.IsReplica)
@@ -76,26 +80,50 @@ internal sealed class EvictionWatch
                     continue;
                 }
 
-                string? reply = await server.InfoRawAsync("stats").WaitAsync(InfoTimeout, _time, cancellationToken).ConfigureAwait(false);
+                // Each server on its own: one that does not answer must not hide the others.
+                string? reply;
+                try
+                {
+                    reply = await server.InfoRawAsync("stats").WaitAsync(InfoTimeout, _time, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    failure = ex is RedisServerException rse ? Redact.FirstLine(rse.Message, password: null, maxLength: 80) : ex.GetType().Name;
+                    continue;
+                }
+
                 if (ServerInfo.Parse(reply).EvictedKeys is not { } evicted)
                 {
+                    failure = "INFO stats has no evicted_keys";
                     continue;
                 }
 
                 string endpoint = server.EndPoint.ToString() ?? "";
-                if (_lastCount.TryGetValue(endpoint, out long previous) && evicted > previous)
+                if (_lastCount.TryGetValue(endpoint, out long previous))
                 {
-                    grown += evicted - previous;
+                    if (evicted >= previous)
+                    {
+                        grown += evicted - previous;
+                    }
+                    else
+                    {
+                        // The counter went back: the server restarted (or its stats were reset). A restart without
+                        // persistence loses every tombstone, member set and the epoch, just as evictions do; and what
+                        // it evicted since then counts too.
+                        grown += evicted;
+                        restarted = true;
+                    }
                 }
 
-                // A lower count is a restarted server: a new baseline.
                 _lastCount[endpoint] = evicted;
             }
 
-            if (grown > 0)
+            if (grown > 0 || restarted)
             {
-                Report(grown);
+                Report(grown, restarted);
             }
+
+            ReportWatchState(failure);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -103,10 +131,7 @@ internal sealed class EvictionWatch
         }
         catch (Exception ex)
         {
-            if (Interlocked.Exchange(ref _unavailableLogged, 1) == 0)
-            {
-                Log.BackgroundOperationFailed(_logger, "eviction check (INFO stats)", ex.GetType().Name);
-            }
+            ReportWatchState(ex.GetType().Name);
         }
         finally
         {
@@ -114,16 +139,49 @@ internal sealed class EvictionWatch
         }
     }
 
-    private void Report(long evicted)
+    /// <summary>Whether the last check could not read every primary's counter: freshness is then unwatched.</summary>
+    public bool IsBlind => Volatile.Read(ref _blind) != 0;
+
+    private void ReportWatchState(string? failure)
+    {
+        if (failure is null)
+        {
+            Volatile.Write(ref _blind, 0);
+            return;
+        }
+
+        Volatile.Write(ref _blind, 1);
+        long now = _time.GetTimestamp();
+        long last = Volatile.Read(ref _lastBlindWarning);
+        if ((last == 0 || _time.GetElapsedTime(last, now) >= WarningInterval) && Interlocked.CompareExchange(ref _lastBlindWarning, now, last) == last)
+        {
+            Log.EvictionWatchBlind(_logger, failure);
+        }
+    }
+
+    private void Report(long evicted, bool restarted)
     {
         long now = _time.GetTimestamp();
         Volatile.Write(ref _lastSeen, now);
         long total = Interlocked.Add(ref _total, evicted);
-        _metrics.ServerEvictions(evicted);
-        long last = Volatile.Read(ref _lastWarning);
-        if ((last == 0 || _time.GetElapsedTime(last, now) >= WarningInterval) && Interlocked.CompareExchange(ref _lastWarning, now, last) == last)
+        if (evicted > 0)
         {
-            Log.ServerEvictions(_logger, evicted, total);
+            _metrics.ServerEvictions(evicted);
+        }
+
+        // Evictions and restarts are throttled apart: one must not hide the other.
+        ref long lastWarning = ref restarted ? ref _lastRestartWarning : ref _lastWarning;
+        long last = Volatile.Read(ref lastWarning);
+        if ((last == 0 || _time.GetElapsedTime(last, now) >= WarningInterval) && Interlocked.CompareExchange(ref lastWarning, now, last) == last)
+        {
+            if (restarted)
+            {
+                Log.ServerRestarted(_logger, evicted);
+            }
+            else
+            {
+                Log.ServerEvictions(_logger, evicted, total);
+            }
         }
     }
 }

@@ -67,19 +67,25 @@ internal sealed partial class RedisConnection
         }
         catch (Exception ex)
         {
-            return new OperationResult<T>(OnOperationFailed(breaker, task, ex, cacheType, route));
+            // A data error is Redis answering, but a slow answer on the request path proves no health either.
+            bool slow = deadline != 0 && _time.GetElapsedTime(sent) >= _slowReply;
+            return new OperationResult<T>(OnOperationFailed(breaker, task, ex, cacheType, route, slow));
         }
     }
 
     /// <summary>A deadline one operation timeout from now, for a request whose Redis phase has several steps.</summary>
     public long NewDeadline() => _time.GetTimestamp() + _timerTimeoutTimestampTicks;
 
-    private OperationStatus OnOperationFailed(CircuitBreaker breaker, Task? task, Exception exception, string cacheType, in RedisKey route)
+    private OperationStatus OnOperationFailed(CircuitBreaker breaker, Task? task, Exception exception, string cacheType, in RedisKey route, bool slow = false)
     {
         if (FailureClassifier.IsDataError(exception))
         {
             // Redis answered: it is healthy, the data at the key (or our command) is not.
-            breaker.OnRequestSuccess();
+            if (!slow)
+            {
+                breaker.OnRequestSuccess();
+            }
+
             return OperationStatus.DataError;
         }
 

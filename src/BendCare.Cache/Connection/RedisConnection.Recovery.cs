@@ -121,18 +121,25 @@ internal sealed partial class RedisConnection
         }
 
         long now = _time.GetTimestamp();
-        if (_time.GetElapsedTime(Volatile.Read(ref _lastReplacement), now) < _options.MinReconnectInterval)
+        long last = Volatile.Read(ref _lastReplacement);
+        if (_time.GetElapsedTime(last, now) < _options.MinReconnectInterval)
         {
             return;
         }
 
-        // A connect still finishing leaves this to the next tick.
+        // The timer and the client's event threads both get here: one wins the replacement; a connect still finishing
+        // gives the slot back and leaves this to the next tick.
+        if (Interlocked.CompareExchange(ref _lastReplacement, now, last) != last)
+        {
+            return;
+        }
+
         if (!StartConnect())
         {
+            Interlocked.CompareExchange(ref _lastReplacement, last, now);
             return;
         }
 
-        Volatile.Write(ref _lastReplacement, now);
         Log.ForcedReconnect(_logger, Endpoint, inTrouble.TotalSeconds);
         _metrics.Reconnect();
     }

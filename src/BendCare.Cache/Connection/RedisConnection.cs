@@ -102,6 +102,9 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
     /// <summary>Whether a server evicted keys within the last few minutes (freshness then does not hold).</summary>
     public bool HasRecentEvictions => _evictions.SeenRecently;
 
+    /// <summary>Whether the eviction watch could not read every primary's counters at its last check.</summary>
+    public bool IsEvictionWatchBlind => _evictions.IsBlind;
+
     /// <summary>Keys the servers evicted since this instance started watching.</summary>
     public long ServerEvictions => _evictions.Total;
 

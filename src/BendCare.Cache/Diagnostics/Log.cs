@@ -27,6 +27,8 @@ internal static partial class Log
     internal const int ForcedReconnectId = 2006;
     internal const int ConnectedId = 2007;
     internal const int ServerEvictionsId = 2008;
+    internal const int EvictionWatchBlindId = 2009;
+    internal const int ServerRestartedId = 2010;
 
     internal const int UnreadableEntryId = 3001;
     internal const int WrongTypeEntryId = 3002;
@@ -90,6 +92,12 @@ internal static partial class Log
 
     [LoggerMessage(ServerEvictionsId, LogLevel.Warning, "Redis server evicted {Count} key(s) since the last check ({Total} since start): freshness needs a server that never evicts (tombstones, role sets and the epoch may be gone, so revoked data can be served again until its TTL ends). Give the cache more memory or set maxmemory-policy to noeviction")]
     public static partial void ServerEvictions(ILogger logger, long count, long total);
+
+    [LoggerMessage(EvictionWatchBlindId, LogLevel.Warning, "Redis cache cannot read INFO stats of every primary ({Error}): evictions and restarts, which freshness must not have, go unnoticed. Grant the cache's user +info")]
+    public static partial void EvictionWatchBlind(ILogger logger, string error);
+
+    [LoggerMessage(ServerRestartedId, LogLevel.Warning, "Redis server restarted (its counters went back; {Count} key(s) evicted since): without persistence its tombstones, role sets and epoch are gone, so revoked data cached by other means can be served again until its TTL ends")]
+    public static partial void ServerRestarted(ILogger logger, long count);
 
     [LoggerMessage(UnreadableEntryId, LogLevel.Warning, "Unreadable {CacheType} entry for {CacheId} ({Problem}): treated as a miss and overwritten")]
     public static partial void UnreadableEntry(ILogger logger, string cacheType, string cacheId, string problem);

@@ -30,6 +30,7 @@ internal sealed class RedisCacheHealthCheck : IHealthCheck
             ["pendingInvalidations"] = _engine.RememberedInvalidations,
             ["breakersNotClosed"] = _connection.BreakersNotClosed,
             ["serverEvictions"] = _connection.ServerEvictions,
+            ["evictionWatchBlind"] = _connection.IsEvictionWatchBlind,
             ["lastError"] = _connection.LastError ?? "",
         };
 
@@ -38,9 +39,15 @@ internal sealed class RedisCacheHealthCheck : IHealthCheck
         {
             result = HealthCheckResult.Healthy("Redis cache disabled (REDIS_HOST not set): reads go to the database.", data);
         }
-        else if (_connection.IsUsable && _engine.RememberedInvalidations == 0 && !_connection.HasRecentConfigurationProblem && !_connection.HasRecentEvictions)
+        else if (_connection.IsUsable && _engine.RememberedInvalidations == 0 && !_connection.HasRecentConfigurationProblem && !_connection.HasRecentEvictions && !_connection.IsEvictionWatchBlind)
         {
             result = HealthCheckResult.Healthy("Redis cache in use.", data);
+        }
+        else if (_connection.IsUsable && _engine.RememberedInvalidations == 0 && !_connection.HasRecentConfigurationProblem && !_connection.HasRecentEvictions)
+        {
+            result = HealthCheckResult.Degraded(
+                "Redis cache cannot read INFO stats of every primary: evictions and restarts would go unnoticed (grant the user +info).",
+                data: data);
         }
         else if (_connection.IsUsable && _engine.RememberedInvalidations == 0 && !_connection.HasRecentConfigurationProblem)
         {

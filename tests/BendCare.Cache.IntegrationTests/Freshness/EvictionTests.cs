@@ -72,4 +72,43 @@ public sealed class EvictionTests
         Assert.Equal(HealthStatus.Degraded, health.Status);
         Assert.Contains("evict", health.Description, StringComparison.OrdinalIgnoreCase);
     }
+
+    [Fact]
+    public async Task A_server_restart_is_reported_like_evictions_because_it_loses_the_freshness_keys()
+    {
+        await using var server = await RedisServer.StartAsync(new RedisServerOptions { RequireRestartable = true });
+        await using var host = await CacheHost.StartAsync(server.Host, server.Port, SharedRedisFixture.NewKeyPrefix(), o => o.EvictionCheckInterval = TimeSpan.FromMilliseconds(200));
+        await host.Cache.GetUserBasicAsync("u1", new CountingLoader<UserBasicInfo?>(Models.UserBasic("u1")).Load);
+        var check = (IHealthCheck)host.Services.GetService(typeof(RedisCacheHealthCheck))!;
+
+        // A counter seen once gives the watch its baseline; the restart sets it back to 0.
+        await using (var admin = await server.ConnectAdminAsync())
+        {
+            var adminServer = admin.GetServer(admin.GetEndPoints()[0]);
+            await adminServer.ConfigSetAsync("maxmemory-policy", "allkeys-lru");
+            await adminServer.ConfigSetAsync("maxmemory", "3mb");
+            var db = admin.GetDatabase();
+            var filler = new string('x', 8 << 10);
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            for (int round = 0; !host.Logs.Entries.Any(e => e.EventId.Id == Log.ServerEvictionsId); round++)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "no eviction warning within 20 s");
+                await Task.WhenAll(Enumerable.Range(0, 100).Select(i => db.StringSetAsync($"filler:{round}:{i}", filler)));
+                await Task.Delay(100);
+            }
+        }
+
+        await server.RestartAsync();
+
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!host.Logs.Entries.Any(e => e.EventId.Id == Log.ServerRestartedId))
+        {
+            Assert.True(DateTime.UtcNow < until, "the restart was not reported within 20 s; logged: " + string.Join(" | ", host.Logs.Entries.Select(e => $"{e.EventId.Id} {e.Message}")));
+            await host.Cache.GetUserBasicAsync("u1", new CountingLoader<UserBasicInfo?>(Models.UserBasic("u1")).Load);
+            await Task.Delay(100);
+        }
+
+        var health = await check.CheckHealthAsync(new HealthCheckContext());
+        Assert.Equal(HealthStatus.Degraded, health.Status);
+    }
 }
