@@ -1,5 +1,10 @@
+using BendCare.Cache.Configuration;
 using BendCare.Cache.Connection;
+using BendCare.Cache.Diagnostics;
+using BendCare.Cache.UnitTests.Support;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
+using StackExchange.Redis;
 
 namespace BendCare.Cache.UnitTests;
 
@@ -290,6 +295,28 @@ public class CircuitBreakerTests
         breaker.OnFailure();
 
         Assert.Equal(BreakerState.Open, breaker.State);
+    }
+
+    [Fact]
+    public async Task A_data_error_counts_as_redis_answering_and_never_opens_the_breaker()
+    {
+        // Regression: a WRONGTYPE reply once left a half-open breaker half-open for good. Redis answered: it is up,
+        // the data at one key is not, so the breaker must treat it as a success.
+        var time = new FakeTimeProvider();
+        var options = new BendCareCacheOptions { Host = "cache.invalid", BreakerFailureThreshold = 1 };
+        await using var connection = new RedisConnection(options, new CacheMetrics(null), NullLogger.Instance, time, (_, _) => Task.FromResult(InertMultiplexer.Create()));
+        await connection.FirstConnected;
+
+        var wrongType = await connection.ExecuteAsync(
+            "key",
+            static (_, _) => Task.FromException<bool>(new RedisServerException(RedisErrorKind.WrongType, CommandFlags.None, "WRONGTYPE Operation against a key holding the wrong kind of value")),
+            0,
+            "test");
+        var later = await connection.ExecuteAsync("key", static (_, _) => Task.FromResult(true), 0, "test");
+
+        Assert.Equal(OperationStatus.DataError, wrongType.Status);
+        Assert.Equal(BreakerState.Closed, connection.BreakerState);
+        Assert.Equal(OperationStatus.Ok, later.Status);
     }
 
     private void Fail(int times)

@@ -29,14 +29,14 @@ public sealed class ClusterFailoverTests(ClusterFixture fixture, ITestOutputHelp
     private RedisCluster Cluster => fixture.Cluster;
 
     [Fact]
-    public async Task Manual_failover_of_a_primary_under_load()
+    public async Task Manual_failover_of_a_primary_under_load_gives_callers_only_legal_answers_and_hits_resume_on_the_moved_slots()
     {
         // In effect once every node sees the replica as the primary (before that the old primary still serves).
         await RunAsync("manual failover (CLUSTER FAILOVER on the replica)", primary => Cluster.FailoverAsync(primary), switched: null);
     }
 
     [Fact]
-    public async Task Killed_primary_under_load()
+    public async Task Killed_primary_under_load_gives_callers_only_legal_answers_and_hits_resume_on_the_moved_slots()
     {
         // In effect as soon as the process is gone; the replica is promoted after the node timeout and an election.
         await RunAsync(

@@ -100,7 +100,7 @@ public sealed class ClusterOperationTests(ClusterFixture fixture, ITestOutputHel
     }
 
     [Fact]
-    public async Task Bulk_invalidation_of_200_users_spread_over_every_primary()
+    public async Task Bulk_invalidation_of_200_users_spread_over_every_primary_makes_each_one_a_miss()
     {
         await fixture.WaitUntilHealthyAsync();
         string prefix = ClusterFixture.NewKeyPrefix();

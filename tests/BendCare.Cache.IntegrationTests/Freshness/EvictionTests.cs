@@ -54,7 +54,7 @@ public sealed class EvictionTests
             var db = admin.GetDatabase();
             var filler = new string('x', 8 << 10);
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-            for (int round = 0; !host.Logs.Entries.Any(e => e.EventId.Id == 2008); round++)
+            for (int round = 0; !host.Logs.Entries.Any(e => e.EventId.Id == Log.ServerEvictionsId); round++)
             {
                 Assert.True(DateTime.UtcNow < deadline, "no eviction warning within 20 s; logged: " + string.Join(" | ", host.Logs.Entries.Where(e => e.Level >= LogLevel.Debug).Select(e => $"{e.EventId.Id} {e.Message}")));
                 await Task.WhenAll(Enumerable.Range(0, 100).Select(i => db.StringSetAsync($"filler:{round}:{i}", filler)));
@@ -66,7 +66,7 @@ public sealed class EvictionTests
         }
 
         var health = await check.CheckHealthAsync(new HealthCheckContext());
-        var warning = Assert.Single(host.Logs.Entries, e => e.EventId.Id == 2008);
+        var warning = Assert.Single(host.Logs.Entries, e => e.EventId.Id == Log.ServerEvictionsId);
         Assert.Equal(LogLevel.Warning, warning.Level);
         Assert.True(Interlocked.Read(ref evictions) > 0, "the evictions counter did not move");
         Assert.Equal(HealthStatus.Degraded, health.Status);

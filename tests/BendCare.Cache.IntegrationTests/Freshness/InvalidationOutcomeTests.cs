@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using BendCare.Cache.Diagnostics;
 using BendCare.Cache.IntegrationTests.Infrastructure;
 using BendCare.Cache.IntegrationTests.Support;
 using Microsoft.Extensions.DependencyInjection;
@@ -117,11 +118,11 @@ public sealed class InvalidationOutcomeTests(SharedRedisFixture redis)
         await host.Cache.InvalidateUserBasicAsync("after-disposal");
         proxy.Start();
 
-        Assert.Contains(logs.Entries, e => e.EventId.Id == 3009 && e.Message.Contains("applied", StringComparison.Ordinal));
-        Assert.Contains(logs.Entries, e => e.EventId.Id == 3004 && e.Message.Contains("remembered", StringComparison.Ordinal));
-        Assert.Contains(logs.Entries, e => e.EventId.Id == 3011 && e.Level == LogLevel.Error);
-        Assert.Contains(logs.Entries, e => e.EventId.Id == 3010 && e.Level == LogLevel.Error && e.Message.Contains("dropped", StringComparison.Ordinal));
-        Assert.Contains(logs.Entries, e => e.EventId.Id == 3010 && e.Level == LogLevel.Error && e.Message.Contains("after-disposal", StringComparison.Ordinal));
+        Assert.Contains(logs.Entries, e => e.EventId.Id == Log.InvalidationAppliedId && e.Message.Contains("applied", StringComparison.Ordinal));
+        Assert.Contains(logs.Entries, e => e.EventId.Id == Log.InvalidationDeferredId && e.Message.Contains("remembered", StringComparison.Ordinal));
+        Assert.Contains(logs.Entries, e => e.EventId.Id == Log.InvalidationsLostAtDisposalId && e.Level == LogLevel.Error);
+        Assert.Contains(logs.Entries, e => e.EventId.Id == Log.InvalidationDroppedId && e.Level == LogLevel.Error && e.Message.Contains("dropped", StringComparison.Ordinal));
+        Assert.Contains(logs.Entries, e => e.EventId.Id == Log.InvalidationDroppedId && e.Level == LogLevel.Error && e.Message.Contains("after-disposal", StringComparison.Ordinal));
     }
 
     [Fact]

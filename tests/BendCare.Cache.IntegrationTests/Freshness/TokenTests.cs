@@ -1,3 +1,4 @@
+using BendCare.Cache.Diagnostics;
 using BendCare.Cache.IntegrationTests.Infrastructure;
 using BendCare.Cache.IntegrationTests.Support;
 using Microsoft.Extensions.Logging;
@@ -134,7 +135,7 @@ public sealed class TokenTests(SharedRedisFixture redis)
 
         Assert.Null(forgedResult);
         Assert.Equal(1, rejectForged.Calls);
-        Assert.Contains(host.Logs.Entries, e => e.Level == LogLevel.Warning && e.EventId.Id == 3003);
+        Assert.Contains(host.Logs.Entries, e => e.Level == LogLevel.Warning && e.EventId.Id == Log.FingerprintMismatchId);
         Assert.DoesNotContain(host.Logs.Entries, e => e.Message.Contains("signature", StringComparison.Ordinal) || e.Message.Contains(tokenId, StringComparison.Ordinal));
     }
 

@@ -1,4 +1,5 @@
 using BendCare.Cache.Connection;
+using BendCare.Cache.Diagnostics;
 using BendCare.Cache.IntegrationTests.Infrastructure;
 using BendCare.Cache.IntegrationTests.Support;
 using StackExchange.Redis;
@@ -40,6 +41,6 @@ public sealed class DataErrorTests(SharedRedisFixture redis)
 
         Assert.Equal(BreakerState.Closed, host.Connection.BreakerState);
         Assert.Equal(before, loader.Calls);
-        Assert.DoesNotContain(host.Logs.Entries, e => e.EventId.Id == 2003);
+        Assert.DoesNotContain(host.Logs.Entries, e => e.EventId.Id == Log.CacheUnavailableId);
     }
 }

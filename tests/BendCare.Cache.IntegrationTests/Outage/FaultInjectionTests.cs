@@ -1,3 +1,4 @@
+using BendCare.Cache.Diagnostics;
 using BendCare.Cache.IntegrationTests.Infrastructure;
 using BendCare.Cache.IntegrationTests.Support;
 using Microsoft.Extensions.Logging;
@@ -32,7 +33,7 @@ public sealed class FaultInjectionTests(SharedRedisFixture redis)
     }
 
     [Fact]
-    public async Task Blackholed_from_the_start()
+    public async Task Blackholed_from_the_start_callers_get_loader_values_and_hits_resume_once_it_clears()
     {
         await using var proxy = new TcpFaultProxy(redis.Server.Host, redis.Server.Port);
         proxy.Blackhole();
@@ -51,7 +52,7 @@ public sealed class FaultInjectionTests(SharedRedisFixture redis)
     }
 
     [Fact]
-    public async Task Blackholed_after_being_connected()
+    public async Task Blackholed_after_connecting_callers_get_loader_values_one_outage_is_logged_and_hits_resume()
     {
         await using var proxy = new TcpFaultProxy(redis.Server.Host, redis.Server.Port);
         proxy.Start();
@@ -63,11 +64,11 @@ public sealed class FaultInjectionTests(SharedRedisFixture redis)
         proxy.DropAll();
 
         await AssertResumesHitsAsync(host);
-        Assert.Single(host.Logs.Entries, e => e.EventId.Id == 2003);
+        Assert.Single(host.Logs.Entries, e => e.EventId.Id == Log.CacheUnavailableId);
     }
 
     [Fact]
-    public async Task Latency_above_the_operation_timeout()
+    public async Task Latency_above_the_operation_timeout_gives_callers_loader_values_and_hits_resume_once_it_drops()
     {
         await using var proxy = new TcpFaultProxy(redis.Server.Host, redis.Server.Port);
         proxy.Start();
@@ -81,7 +82,7 @@ public sealed class FaultInjectionTests(SharedRedisFixture redis)
     }
 
     [Fact]
-    public async Task Connections_reset_mid_traffic()
+    public async Task Connections_reset_mid_traffic_give_callers_loader_values_and_hits_resume()
     {
         await using var proxy = new TcpFaultProxy(redis.Server.Host, redis.Server.Port);
         proxy.Start();
@@ -97,7 +98,7 @@ public sealed class FaultInjectionTests(SharedRedisFixture redis)
     }
 
     [Fact]
-    public async Task Server_process_killed_and_restarted()
+    public async Task Killed_server_gives_callers_loader_values_and_hits_resume_after_its_restart()
     {
         await using var server = await RedisServer.StartAsync(new RedisServerOptions { RequireRestartable = true });
         await using var host = await CacheHost.StartAsync(server.Host, server.Port, SharedRedisFixture.NewKeyPrefix(), LibraryDefaults);
@@ -120,9 +121,9 @@ public sealed class FaultInjectionTests(SharedRedisFixture redis)
             }, waitForConnection: false);
 
         await HammerAsync(host);
-        await WaitForLogAsync(host, 2005);
+        await WaitForLogAsync(host, Log.ConfigurationProblemId);
 
-        Assert.Single(host.Logs.Entries, e => e.Level == LogLevel.Error && e.EventId.Id == 2005);
+        Assert.Single(host.Logs.Entries, e => e.Level == LogLevel.Error && e.EventId.Id == Log.ConfigurationProblemId);
         Assert.DoesNotContain(host.Logs.Entries, e => e.Message.Contains("wrong-password", StringComparison.Ordinal));
         await using (var admin = await ConnectionMultiplexer.ConnectAsync($"{server.Host}:{server.Port},password=right-password,allowAdmin=true"))
         {
@@ -148,11 +149,11 @@ public sealed class FaultInjectionTests(SharedRedisFixture redis)
             waitForConnection: false);
 
         await HammerAsync(host);
-        await WaitForLogAsync(host, 2005);
+        await WaitForLogAsync(host, Log.ConfigurationProblemId);
         await HammerAsync(host);
 
         Assert.False(host.Connection.IsUsable);
-        var logged = Assert.Single(host.Logs.Entries, e => e.EventId.Id is 2003 or 2005);
+        var logged = Assert.Single(host.Logs.Entries, e => e.EventId.Id is Log.CacheUnavailableId or Log.ConfigurationProblemId);
         Assert.Equal(LogLevel.Error, logged.Level);
         Assert.Contains("Tls", logged.Message, StringComparison.Ordinal);
     }

@@ -1,3 +1,4 @@
+using BendCare.Cache.Diagnostics;
 using BendCare.Cache.IntegrationTests.Infrastructure;
 using BendCare.Cache.IntegrationTests.Support;
 using Xunit;
@@ -46,7 +47,7 @@ public sealed class ServerDownTests
         Assert.False(host.Connection.IsEnabled);
         Assert.Null(host.Connection.Multiplexer);
         Assert.Equal(0, host.Connection.MultiplexersCreated);
-        Assert.Single(host.Logs.Entries, e => e.EventId.Id == 2001);
+        Assert.Single(host.Logs.Entries, e => e.EventId.Id == Log.CacheDisabledId);
     }
 
     /// <summary>Runs every public member twice with fresh loader values: answers must be the loader's, nothing may throw.</summary>

@@ -1,3 +1,4 @@
+using BendCare.Cache.Diagnostics;
 using BendCare.Cache.IntegrationTests.Cluster;
 using BendCare.Cache.IntegrationTests.Infrastructure;
 using BendCare.Cache.IntegrationTests.Support;
@@ -46,7 +47,7 @@ public sealed class AclClusterTests(ClusterFixture fixture, ITestOutputHelper ou
             }
         }))
         {
-            Assert.Contains(host.Logs.Entries, e => e.EventId.Id == 2007 && e.Message.Contains("Cluster", StringComparison.Ordinal));
+            Assert.Contains(host.Logs.Entries, e => e.EventId.Id == Log.ConnectedId && e.Message.Contains("Cluster", StringComparison.Ordinal));
             await TlsAndAclWorkload.RunAsync(host);
             await host.WaitForWriteBacksAsync();
         }

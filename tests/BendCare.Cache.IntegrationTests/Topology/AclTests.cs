@@ -90,8 +90,8 @@ public sealed class AclTests(AclServerFixture acl, ITestOutputHelper output) : I
 
         Assert.Equal(RedisType.String, await acl.Database.KeyTypeAsync(prefix + "user_basic:list"));
         Assert.False(await acl.Database.KeyExistsAsync(prefix + "user_basic:garbage"));
-        Assert.Contains(host.Logs.Entries, e => e.EventId.Id == 3002);
-        Assert.Contains(host.Logs.Entries, e => e.EventId.Id == 3001);
+        Assert.Contains(host.Logs.Entries, e => e.EventId.Id == Log.WrongTypeEntryId);
+        Assert.Contains(host.Logs.Entries, e => e.EventId.Id == Log.UnreadableEntryId);
         Assert.DoesNotContain(TlsAndAclWorkload.ConnectionStateLogs(host), e => e.Level >= LogLevel.Warning);
         Assert.Empty(await acl.DenialsForAsync(user));
     }
@@ -105,13 +105,13 @@ public sealed class AclTests(AclServerFixture acl, ITestOutputHelper output) : I
         await using var host = await StartAsync(user, "not-the-password", prefix, o => o.ConnectTimeout = TimeSpan.FromSeconds(1), waitForConnection: false);
 
         await TlsAndAclWorkload.FallsBackToTheLoaderAsync(host);
-        await TlsAndAclWorkload.WaitForLogAsync(host, 2003, 2005);
+        await TlsAndAclWorkload.WaitForLogAsync(host, Log.CacheUnavailableId, Log.ConfigurationProblemId);
         await TlsAndAclWorkload.FallsBackToTheLoaderAsync(host);
 
         output.WriteLine(TlsAndAclWorkload.Describe(host));
         Assert.False(host.Connection.IsUsable);
-        var logged = Assert.Single(host.Logs.Entries, e => e.EventId.Id is 2003 or 2005);
-        Assert.Equal(2005, logged.EventId.Id);
+        var logged = Assert.Single(host.Logs.Entries, e => e.EventId.Id is Log.CacheUnavailableId or Log.ConfigurationProblemId);
+        Assert.Equal(Log.ConfigurationProblemId, logged.EventId.Id);
         Assert.Equal(LogLevel.Error, logged.Level);
         Assert.Contains("(Auth)", logged.Message, StringComparison.Ordinal);
         Assert.Contains($"user={user}", logged.Message, StringComparison.Ordinal);
@@ -129,12 +129,12 @@ public sealed class AclTests(AclServerFixture acl, ITestOutputHelper output) : I
         await host.Connection.FirstConnected.WaitAsync(TimeSpan.FromSeconds(15));
 
         await TlsAndAclWorkload.FallsBackToTheLoaderAsync(host);
-        await TlsAndAclWorkload.WaitForLogAsync(host, 2003, 2005);
+        await TlsAndAclWorkload.WaitForLogAsync(host, Log.CacheUnavailableId, Log.ConfigurationProblemId);
         await TlsAndAclWorkload.FallsBackToTheLoaderAsync(host);
 
         output.WriteLine(TlsAndAclWorkload.Describe(host));
-        var logged = Assert.Single(host.Logs.Entries, e => e.EventId.Id is 2003 or 2005);
-        Assert.Equal(2005, logged.EventId.Id);
+        var logged = Assert.Single(host.Logs.Entries, e => e.EventId.Id is Log.CacheUnavailableId or Log.ConfigurationProblemId);
+        Assert.Equal(Log.ConfigurationProblemId, logged.EventId.Id);
         Assert.Equal(LogLevel.Error, logged.Level);
         Assert.Contains("(Permission)", logged.Message, StringComparison.Ordinal);
         Assert.Contains("NOPERM this user has no permissions to access one of the keys used as arguments", logged.Message, StringComparison.Ordinal);
@@ -167,8 +167,8 @@ public sealed class AclTests(AclServerFixture acl, ITestOutputHelper output) : I
         Assert.Contains(await acl.DenialsForAsync(user), d => d.StartsWith("command:eval", StringComparison.Ordinal));
         // Reads succeed in between, so the breaker never opens; the permission problem is still logged, once, as an
         // error, and the health check reports the cache degraded.
-        var logged = Assert.Single(host.Logs.Entries, e => e.EventId.Id is 2003 or 2005);
-        Assert.Equal(2005, logged.EventId.Id);
+        var logged = Assert.Single(host.Logs.Entries, e => e.EventId.Id is Log.CacheUnavailableId or Log.ConfigurationProblemId);
+        Assert.Equal(Log.ConfigurationProblemId, logged.EventId.Id);
         Assert.Contains("Permission", logged.Message, StringComparison.Ordinal);
         Assert.Equal(HealthStatus.Degraded, health.Status);
     }
@@ -183,7 +183,7 @@ public sealed class AclTests(AclServerFixture acl, ITestOutputHelper output) : I
         await using var host = await StartAsync(user, Password, prefix, o => o.ConnectTimeout = TimeSpan.FromSeconds(1), waitForConnection: false);
 
         await TlsAndAclWorkload.FallsBackToTheLoaderAsync(host);
-        await TlsAndAclWorkload.WaitForLogAsync(host, 2003, 2005);
+        await TlsAndAclWorkload.WaitForLogAsync(host, Log.CacheUnavailableId, Log.ConfigurationProblemId);
         await TlsAndAclWorkload.FallsBackToTheLoaderAsync(host);
 
         output.WriteLine($"{TlsAndAclWorkload.Describe(host)} | last error: {host.Connection.LastError}");
@@ -191,7 +191,7 @@ public sealed class AclTests(AclServerFixture acl, ITestOutputHelper output) : I
         // Observed today: Warning 2003 "unavailable (Unknown) ... Last error: Unknown: the first connection attempt
         // failed". The client's connect log says "NOPERM this user has no permissions to run the 'echo' command", but
         // the library does not look for NOPERM there, so neither the log nor the health data names the cause.
-        Assert.Single(host.Logs.Entries, e => e.EventId.Id is 2003 or 2005);
+        Assert.Single(host.Logs.Entries, e => e.EventId.Id is Log.CacheUnavailableId or Log.ConfigurationProblemId);
         Assert.Contains(await acl.DenialsForAsync(user), d => d.StartsWith("command:echo", StringComparison.Ordinal));
     }
 
@@ -207,7 +207,7 @@ public sealed class AclTests(AclServerFixture acl, ITestOutputHelper output) : I
 
         // No reads while waiting: a busy connection sends no keep-alive.
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!host.Logs.Entries.Any(e => e.EventId.Id is 2003 or 2005))
+        while (!host.Logs.Entries.Any(e => e.EventId.Id is Log.CacheUnavailableId or Log.ConfigurationProblemId))
         {
             Assert.True(DateTime.UtcNow < deadline, "the connection did not fail within 20 s: " + TlsAndAclWorkload.Describe(host));
             await Task.Delay(25);
@@ -218,7 +218,7 @@ public sealed class AclTests(AclServerFixture acl, ITestOutputHelper output) : I
         output.WriteLine(TlsAndAclWorkload.Describe(host));
         // Observed: Warning 2003 "(Disconnected) ... ProtocolFailure ... last: PING" (sometimes "last: ECHO": the
         // client's heartbeat sends both), then the client reconnects and fails again at the next keep-alive.
-        Assert.Equal(LogLevel.Warning, host.Logs.Entries.First(e => e.EventId.Id is 2003 or 2005).Level);
+        Assert.Equal(LogLevel.Warning, host.Logs.Entries.First(e => e.EventId.Id is Log.CacheUnavailableId or Log.ConfigurationProblemId).Level);
         Assert.Contains(await acl.DenialsForAsync(user), d => d.StartsWith("command:ping", StringComparison.Ordinal));
     }
 

@@ -1,3 +1,4 @@
+using BendCare.Cache.Diagnostics;
 using BendCare.Cache.IntegrationTests.Support;
 using Microsoft.Extensions.Logging;
 
@@ -84,7 +85,7 @@ internal static class TlsAndAclWorkload
 
     /// <summary>The connection-state lines (2001-2007) logged so far.</summary>
     public static IReadOnlyList<CapturedLogs.LogEntry> ConnectionStateLogs(CacheHost host) =>
-        [.. host.Logs.Entries.Where(e => e.EventId.Id is >= 2001 and <= 2007)];
+        [.. host.Logs.Entries.Where(e => e.EventId.Id is >= Log.CacheDisabledId and <= Log.ConnectedId)];
 
     /// <summary>Everything logged at Information or above, for assertion messages.</summary>
     public static string Describe(CacheHost host) =>
@@ -95,7 +96,7 @@ internal static class TlsAndAclWorkload
     {
         var problems = host.Logs.Entries.Where(e => e.Level >= LogLevel.Warning).Select(e => $"{e.EventId.Id} {e.Level}: {e.Message}").ToList();
         Assert.True(problems.Count == 0, "unexpected log entries: " + string.Join(" | ", problems));
-        Assert.Contains(host.Logs.Entries, e => e.EventId.Id == 2007);
+        Assert.Contains(host.Logs.Entries, e => e.EventId.Id == Log.ConnectedId);
         Assert.True(host.Connection.IsUsable, $"connection not usable: breaker {host.Connection.BreakerState}, last error {host.Connection.LastError}");
         Assert.Equal(0, host.Engine.RememberedInvalidations);
     }

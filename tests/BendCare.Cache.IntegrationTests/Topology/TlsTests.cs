@@ -1,3 +1,4 @@
+using BendCare.Cache.Diagnostics;
 using BendCare.Cache.IntegrationTests.Infrastructure;
 using BendCare.Cache.IntegrationTests.Support;
 using Microsoft.Extensions.Logging;
@@ -73,7 +74,7 @@ public sealed class TlsTests(TlsServerFixture tls, SharedRedisFixture plain, ITe
 
         await using var admin = await tls.ConnectAdminAsync();
         Assert.True(await admin.GetDatabase().KeyExistsAsync(host.KeyPrefix + "user_basic:" + id));
-        var connected = Assert.Single(host.Logs.Entries, e => e.EventId.Id == 2007);
+        var connected = Assert.Single(host.Logs.Entries, e => e.EventId.Id == Log.ConnectedId);
         Assert.Contains("tls=on", connected.Message, StringComparison.Ordinal);
     }
 
@@ -88,16 +89,16 @@ public sealed class TlsTests(TlsServerFixture tls, SharedRedisFixture plain, ITe
             waitForConnection: false);
 
         await TlsAndAclWorkload.FallsBackToTheLoaderAsync(host);
-        await TlsAndAclWorkload.WaitForLogAsync(host, 2003, 2005);
+        await TlsAndAclWorkload.WaitForLogAsync(host, Log.CacheUnavailableId, Log.ConfigurationProblemId);
         await TlsAndAclWorkload.FallsBackToTheLoaderAsync(host);
 
         output.WriteLine(TlsAndAclWorkload.Describe(host));
         Assert.False(host.Connection.IsUsable);
-        var logged = Assert.Single(host.Logs.Entries, e => e.EventId.Id is 2003 or 2005);
+        var logged = Assert.Single(host.Logs.Entries, e => e.EventId.Id is Log.CacheUnavailableId or Log.ConfigurationProblemId);
         // Observed: the server accepts the socket and closes it when the first bytes are not a TLS handshake; the
         // client's connect log then names no cause, and the library reports a Warning with reason "Unknown" (not the
         // configuration error it is).
-        Assert.Equal(2003, logged.EventId.Id);
+        Assert.Equal(Log.CacheUnavailableId, logged.EventId.Id);
         Assert.Equal(LogLevel.Warning, logged.Level);
         Assert.Contains("tls=off", logged.Message, StringComparison.Ordinal);
     }
@@ -118,7 +119,7 @@ public sealed class TlsTests(TlsServerFixture tls, SharedRedisFixture plain, ITe
             waitForConnection: false);
 
         await TlsAndAclWorkload.FallsBackToTheLoaderAsync(host);
-        await TlsAndAclWorkload.WaitForLogAsync(host, 2003, 2005);
+        await TlsAndAclWorkload.WaitForLogAsync(host, Log.CacheUnavailableId, Log.ConfigurationProblemId);
         await TlsAndAclWorkload.FallsBackToTheLoaderAsync(host);
 
         AssertOneTlsError(host);
@@ -145,7 +146,7 @@ public sealed class TlsTests(TlsServerFixture tls, SharedRedisFixture plain, ITe
             waitForConnection: false);
 
         await TlsAndAclWorkload.FallsBackToTheLoaderAsync(host);
-        await TlsAndAclWorkload.WaitForLogAsync(host, 2003, 2005);
+        await TlsAndAclWorkload.WaitForLogAsync(host, Log.CacheUnavailableId, Log.ConfigurationProblemId);
         await TlsAndAclWorkload.FallsBackToTheLoaderAsync(host);
 
         AssertOneTlsError(host);
@@ -155,8 +156,8 @@ public sealed class TlsTests(TlsServerFixture tls, SharedRedisFixture plain, ITe
     {
         output.WriteLine(TlsAndAclWorkload.Describe(host));
         Assert.False(host.Connection.IsUsable);
-        var logged = Assert.Single(host.Logs.Entries, e => e.EventId.Id is 2003 or 2005);
-        Assert.Equal(2005, logged.EventId.Id);
+        var logged = Assert.Single(host.Logs.Entries, e => e.EventId.Id is Log.CacheUnavailableId or Log.ConfigurationProblemId);
+        Assert.Equal(Log.ConfigurationProblemId, logged.EventId.Id);
         Assert.Equal(LogLevel.Error, logged.Level);
         Assert.Contains("tls=on", logged.Message, StringComparison.Ordinal);
         // StackExchange.Redis reports a failed TLS handshake as ConnectionFailureType.AuthenticationFailure; with TLS on

@@ -1,4 +1,6 @@
-namespace BendCare.Cache.IntegrationTests.Support;
+using Xunit;
+
+namespace BendCare.Cache.Testing;
 
 /// <summary>
 /// The five cache types as test data, so one test states a behaviour for all of them: the types differ by data,
