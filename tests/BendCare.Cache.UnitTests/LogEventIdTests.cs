@@ -29,6 +29,8 @@ public class LogEventIdTests
         [nameof(Log.ForcedReconnectId)] = 2006,
         [nameof(Log.ConnectedId)] = 2007,
         [nameof(Log.ServerEvictionsId)] = 2008,
+        [nameof(Log.EvictionWatchBlindId)] = 2009,
+        [nameof(Log.ServerRestartedId)] = 2010,
         [nameof(Log.UnreadableEntryId)] = 3001,
         [nameof(Log.WrongTypeEntryId)] = 3002,
         [nameof(Log.FingerprintMismatchId)] = 3003,
