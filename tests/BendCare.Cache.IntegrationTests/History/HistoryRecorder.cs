@@ -26,6 +26,12 @@ public sealed class ReadRecord
     /// <summary>What it threw.</summary>
     public Exception? Error { get; set; }
 
+    /// <summary>
+    /// What the library said became of each write the call made (<c>bendcare.cache.invalidations</c>'s outcome tag:
+    /// applied, remembered, dropped); empty for a cache that reports none.
+    /// </summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Outcomes { get; } = new();
+
     /// <summary>Whether the caller's own token was cancelled when the exception arrived.</summary>
     public bool OwnTokenCancelled { get; set; }
 
@@ -53,6 +59,12 @@ public sealed class WriteRecord
 
     /// <summary>What it threw.</summary>
     public Exception? Error { get; set; }
+
+    /// <summary>
+    /// What the library said became of each write the call made (<c>bendcare.cache.invalidations</c>'s outcome tag:
+    /// applied, remembered, dropped); empty for a cache that reports none.
+    /// </summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Outcomes { get; } = new();
 
     /// <summary>Whether the caller's own token was cancelled when the exception arrived.</summary>
     public bool OwnTokenCancelled { get; set; }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text;
 using BendCare.Cache.IntegrationTests.Infrastructure;
@@ -268,6 +269,8 @@ public static class HistoryRunner
             cts.CancelAfter(TimeSpan.FromMilliseconds(cancelAfter));
         }
 
+        OutcomeListener.Start();
+        OutcomeListener.Current.Value = record;
         record.InvalidationStart = Stopwatch.GetTimestamp();
         try
         {
@@ -298,6 +301,57 @@ public static class HistoryRunner
         }
 
         record.InvalidationEnd = Stopwatch.GetTimestamp();
+        OutcomeListener.Current.Value = null;
         recorder.Add(record);
+    }
+}
+
+/// <summary>
+/// Captures the outcome the library reports for each write (its metric is recorded on the writing call's own async
+/// flow, also when the caller's token ended the wait first), so the checker knows which invalidations were applied.
+/// </summary>
+internal static class OutcomeListener
+{
+    private static readonly object Gate = new();
+    private static MeterListener? _listener;
+
+    public static AsyncLocal<WriteRecord?> Current { get; } = new();
+
+    public static void Start()
+    {
+        lock (Gate)
+        {
+            if (_listener is not null)
+            {
+                return;
+            }
+
+            _listener = new MeterListener
+            {
+                InstrumentPublished = static (instrument, listener) =>
+                {
+                    if (instrument.Meter.Name == "BendCare.Cache" && instrument.Name == "bendcare.cache.invalidations")
+                    {
+                        listener.EnableMeasurementEvents(instrument);
+                    }
+                },
+            };
+            _listener.SetMeasurementEventCallback<long>(static (_, _, tags, _) =>
+            {
+                if (Current.Value is not { } record)
+                {
+                    return;
+                }
+
+                foreach (var tag in tags)
+                {
+                    if (tag.Key == "outcome" && tag.Value is string outcome)
+                    {
+                        record.Outcomes.Enqueue(outcome);
+                    }
+                }
+            });
+            _listener.Start();
+        }
     }
 }

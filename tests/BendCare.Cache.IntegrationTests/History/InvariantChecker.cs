@@ -135,6 +135,11 @@ public sealed class InvariantChecker
 
         foreach (var write in _writes)
         {
+            foreach (string outcome in write.Outcomes)
+            {
+                Count("0 write outcome " + outcome);
+            }
+
             Count("3 exceptions");
             if (write.Error is not null && !(write.Error is OperationCanceledException && write.OwnTokenCancelled))
             {
@@ -299,6 +304,13 @@ public sealed class InvariantChecker
     /// <summary>True when nothing stood between the instance and the server around the call.</summary>
     private bool IsClean(WriteRecord write)
     {
+        // The library says what became of each of the call's writes: only "applied" everywhere binds at once.
+        if (!write.Outcomes.IsEmpty)
+        {
+            return write.Outcomes.All(static o => o == "applied")
+                && (write.Operation.Write != WriteKind.RolePermissions || !GarbageBlocks(write));
+        }
+
         long from = write.InvalidationStart;
         long to = write.InvalidationEnd;
         if (Overlaps(_proxyFaults[write.Operation.Instance], from, to) || Overlaps(_serverDown, from, to))
@@ -322,6 +334,18 @@ public sealed class InvariantChecker
 
         long t = write.InvalidationEnd;
         var intervals = _proxyFaults[write.Operation.Instance].Concat(_serverDown).ToList();
+
+        // Remembered without a fault the schedule knows of (a breaker still open, a busy machine's timeouts): the
+        // replay lands once the instance recovers, like after a fault that ended with the call.
+        if (write.Outcomes.Contains("remembered"))
+        {
+            intervals.Add((write.InvalidationStart, write.InvalidationEnd, Ticks(Recovery)));
+        }
+
+        if (write.Outcomes.Contains("dropped"))
+        {
+            return long.MaxValue;
+        }
         while (true)
         {
             var overlapping = intervals.Where(i => i.Start <= t && Saturating(i.End, i.Recovery) > t).ToList();
