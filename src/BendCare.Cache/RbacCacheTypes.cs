@@ -1,12 +1,21 @@
 using BendCare.Cache.CacheAside;
 using BendCare.Cache.Diagnostics;
 using BendCare.Cache.Serialization;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace BendCare.Cache;
 
 /// <summary>The five cache types as data: key pattern, TTL policy, serializer, log lines, groups.</summary>
 internal sealed class RbacCacheTypes
 {
+    /// <summary>The constructor the container calls.</summary>
+    [ActivatorUtilitiesConstructor]
+    public RbacCacheTypes(IOptions<BendCareCacheOptions> options)
+        : this(options.Value)
+    {
+    }
+
     public RbacCacheTypes(BendCareCacheOptions options)
     {
         string prefix = options.KeyPrefix;

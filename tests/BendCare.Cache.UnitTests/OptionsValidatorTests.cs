@@ -169,6 +169,54 @@ public class OptionsValidatorTests
         Assert.Equal(3, result.Failures!.Count());
     }
 
+    [Theory]
+    [InlineData(nameof(BendCareCacheOptions.UserContextTtl), "00:00:00")]
+    [InlineData(nameof(BendCareCacheOptions.OperationTimeout), "00:00:10.001")]
+    [InlineData(nameof(BendCareCacheOptions.TokenClockSkew), "-00:00:01")]
+    [InlineData(nameof(BendCareCacheOptions.BreakerFailureThreshold), "0")]
+    public void Single_value_rules_are_checked_by_the_generated_attribute_validator(string option, string value)
+    {
+        var options = new BendCareCacheOptions();
+        Set(options, option, value);
+
+        var result = new BendCareCacheAttributeValidator().Validate(null, options);
+
+        Assert.True(result.Failed);
+        Assert.Contains(option, result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Port_and_cross_field_rules_are_not_attributes_so_a_disabled_cache_with_any_port_passes_them() =>
+        Assert.True(new BendCareCacheAttributeValidator().Validate(null, new BendCareCacheOptions
+        {
+            Host = "redis.internal",
+            Port = 0,
+            BreakerOpenDuration = TimeSpan.FromSeconds(5),
+            BreakerMaxOpenDuration = TimeSpan.FromSeconds(1),
+        }).Succeeded);
+
+    [Fact]
+    public void Attribute_and_hand_written_failures_are_reported_together()
+    {
+        var result = _validator.Validate(null, new BendCareCacheOptions
+        {
+            Host = "redis.internal",
+            Port = 0,
+            TokenClockSkew = TimeSpan.FromDays(2),
+            BreakerOpenDuration = TimeSpan.FromSeconds(5),
+            BreakerMaxOpenDuration = TimeSpan.FromSeconds(1),
+        });
+
+        Assert.Equal(3, result.Failures!.Count());
+        Assert.Contains(nameof(BendCareCacheOptions.Port), result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains(nameof(BendCareCacheOptions.TokenClockSkew), result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains(nameof(BendCareCacheOptions.BreakerMaxOpenDuration), result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Empty_key_prefix_is_accepted() =>
+        Assert.True(_validator.Validate(null, new BendCareCacheOptions { KeyPrefix = "" }).Succeeded);
+
     private static void Set(BendCareCacheOptions options, string name, string value)
     {
         var property = typeof(BendCareCacheOptions).GetProperty(name)!;

@@ -1,8 +1,11 @@
+using System.Collections.Concurrent;
 using BendCare.Cache.CacheAside;
 using BendCare.Cache.Configuration;
 using BendCare.Cache.Connection;
+using BendCare.Cache.Diagnostics;
 using BendCare.Cache.UnitTests.Support;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace BendCare.Cache.UnitTests;
@@ -87,6 +90,42 @@ public class RegistrationTests
         Assert.Equal("a:", provider.GetRequiredService<IOptions<BendCareCacheOptions>>().Value.KeyPrefix);
     }
 
+    [Theory]
+    [InlineData(typeof(CacheMetrics))]
+    [InlineData(typeof(RedisConnection))]
+    [InlineData(typeof(CacheAsideEngine))]
+    [InlineData(typeof(RbacCacheTypes))]
+    [InlineData(typeof(RedisCacheHealthCheck))]
+    public void Components_are_registered_by_type(Type serviceType)
+    {
+        var descriptor = RegisteredTwice().Single(d => d.ServiceType == serviceType);
+
+        Assert.Equal(serviceType, descriptor.ImplementationType);
+    }
+
+    [Fact]
+    public async Task Components_log_through_the_registered_logger_factory_under_one_category()
+    {
+        var services = TestServices.Services(TestServices.Configuration());
+        var logged = new LoggedCategories();
+        services.AddLogging(b => b.AddProvider(logged));
+        await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+
+        provider.GetRequiredService<IRbacCache>();
+
+        Assert.Contains(("BendCare.Cache", Log.CacheDisabledId), logged.Events);
+    }
+
+    [Fact]
+    public async Task Resolves_without_logging_or_metrics_registered()
+    {
+        await using var provider = TestServices.Services(TestServices.Configuration())
+            .BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+
+        Assert.NotNull(provider.GetRequiredService<IRbacCache>());
+        Assert.NotNull(provider.GetRequiredService<RedisCacheHealthCheck>());
+    }
+
     [Fact]
     public void Registering_on_a_null_collection_throws() =>
         Assert.Throws<ArgumentNullException>(() => ((IServiceCollection)null!).AddBendCareRedisCache());
@@ -99,5 +138,28 @@ public class RegistrationTests
         var descriptor = services.Single(d => d.ServiceType == typeof(IConfigureOptions<BendCareCacheOptions>));
         Assert.NotNull(descriptor.ImplementationFactory);
         Assert.Equal(typeof(RedisEnvironmentConfiguration), descriptor.ImplementationFactory!.GetType().GenericTypeArguments[1]);
+    }
+}
+
+/// <summary>Records the category and event id of every log line.</summary>
+internal sealed class LoggedCategories : ILoggerProvider
+{
+    public ConcurrentBag<(string Category, int EventId)> Events { get; } = [];
+
+    public ILogger CreateLogger(string categoryName) => new Recorder(this, categoryName);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Recorder(LoggedCategories owner, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            owner.Events.Add((category, eventId.Id));
     }
 }

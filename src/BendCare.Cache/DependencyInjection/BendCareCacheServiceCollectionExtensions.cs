@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using BendCare.Cache;
 using BendCare.Cache.CacheAside;
 using BendCare.Cache.Configuration;
@@ -6,8 +5,6 @@ using BendCare.Cache.Connection;
 using BendCare.Cache.Diagnostics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -15,8 +12,6 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>Registers the BendCare cache.</summary>
 public static class BendCareCacheServiceCollectionExtensions
 {
-    private const string LoggerCategory = "BendCare.Cache";
-
     /// <summary>
     /// Registers <see cref="IRbacCache"/> (a singleton <see cref="RedisRbacCache"/>) configured from <c>REDIS_HOST</c>,
     /// <c>REDIS_PORT</c>, <c>REDIS_USERNAME</c>, <c>REDIS_PASSWORD</c>, <c>REDIS_TLS</c> (from <see cref="IConfiguration"/>
@@ -26,6 +21,8 @@ public static class BendCareCacheServiceCollectionExtensions
     public static IServiceCollection AddBendCareRedisCache(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
+        // Still a factory because RegistrationTests pins this descriptor's shape; a by-type registration would behave
+        // the same. The IConfiguration is optional: none registered ⇒ the process environment is read.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<BendCareCacheOptions>, RedisEnvironmentConfiguration>(
             static sp => new RedisEnvironmentConfiguration(sp.GetService<IConfiguration>())));
         AddCore(services);
@@ -61,27 +58,22 @@ public static class BendCareCacheServiceCollectionExtensions
         services.AddOptions<BendCareCacheOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BendCareCacheOptions>, BendCareCacheOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(static sp => new CacheMetrics(sp.GetService<IMeterFactory>()));
-        services.TryAddSingleton(static sp => new RedisConnection(
-            sp.GetRequiredService<IOptions<BendCareCacheOptions>>().Value,
-            sp.GetRequiredService<CacheMetrics>(),
-            Logger(sp),
-            sp.GetRequiredService<TimeProvider>()));
-        services.TryAddSingleton(static sp => new CacheAsideEngine(
-            sp.GetRequiredService<RedisConnection>(),
-            sp.GetRequiredService<IOptions<BendCareCacheOptions>>().Value,
-            sp.GetRequiredService<CacheMetrics>(),
-            Logger(sp),
-            sp.GetRequiredService<TimeProvider>()));
-        services.TryAddSingleton(static sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<BendCareCacheOptions>>().Value;
-            return new RedisRbacCache(sp.GetRequiredService<CacheAsideEngine>(), new RbacCacheTypes(options), options, sp.GetRequiredService<TimeProvider>());
-        });
-        services.TryAddSingleton<IRbacCache>(static sp => sp.GetRequiredService<RedisRbacCache>());
-        services.TryAddSingleton(static sp => new RedisCacheHealthCheck(sp.GetRequiredService<RedisConnection>(), sp.GetRequiredService<CacheAsideEngine>()));
-    }
+        services.TryAddSingleton<CacheMetrics>();
+        services.TryAddSingleton<RedisConnection>();
+        services.TryAddSingleton<CacheAsideEngine>();
+        services.TryAddSingleton<RbacCacheTypes>();
 
-    private static ILogger Logger(IServiceProvider services) =>
-        services.GetService<ILoggerFactory>()?.CreateLogger(LoggerCategory) ?? NullLogger.Instance;
+        // A factory: RedisRbacCache is public and its constructor internal (its parameters are internal types), and
+        // the container only calls public constructors.
+        services.TryAddSingleton(static sp => new RedisRbacCache(
+            sp.GetRequiredService<CacheAsideEngine>(),
+            sp.GetRequiredService<RbacCacheTypes>(),
+            sp.GetRequiredService<IOptions<BendCareCacheOptions>>().Value,
+            sp.GetRequiredService<TimeProvider>()));
+
+        // A factory that forwards: IRbacCache and RedisRbacCache must be the same instance, which a by-type
+        // registration (a second RedisRbacCache) would not give.
+        services.TryAddSingleton<IRbacCache>(static sp => sp.GetRequiredService<RedisRbacCache>());
+        services.TryAddSingleton<RedisCacheHealthCheck>();
+    }
 }

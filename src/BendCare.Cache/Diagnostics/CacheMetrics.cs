@@ -26,7 +26,7 @@ internal sealed class CacheMetrics : IDisposable
     private Func<int>? _rememberedInvalidations;
     private Func<BreakerState>? _breakerState;
 
-    public CacheMetrics(IMeterFactory? meterFactory)
+    public CacheMetrics(IMeterFactory? meterFactory = null)
     {
         _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
         _hits = _meter.CreateCounter<long>("bendcare.cache.hits", "{hit}", "Reads answered from Redis (database queries avoided).");
