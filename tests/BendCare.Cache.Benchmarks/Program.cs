@@ -10,6 +10,7 @@ using BendCare.Cache.Benchmarks;
 //   dotnet run -c Release --project tests/BendCare.Cache.Benchmarks -- --library-first --filter '*'   control: library before baseline
 //   dotnet run -c Release --project tests/BendCare.Cache.Benchmarks -- --alloc                 per-call allocation breakdown
 //   dotnet run -c Release --project tests/BendCare.Cache.Benchmarks -- --paired                interleaved A/B timing (noise-robust)
+//   dotnet run -c Release --project tests/BendCare.Cache.Benchmarks -- --concurrent            hit throughput, 32 concurrent callers, A/B
 // Any other BenchmarkDotNet argument (--filter '*hit*', --inProcess, --exporters json, ...) is passed through.
 if (args.Contains("--alloc"))
 {
@@ -19,6 +20,11 @@ if (args.Contains("--alloc"))
 if (args.Contains("--paired"))
 {
     return await PairedComparison.RunAsync(rounds: 40, blockCalls: 2000);
+}
+
+if (args.Contains("--concurrent"))
+{
+    return await ConcurrentComparison.RunAsync(callers: 32, rounds: 10, block: TimeSpan.FromMilliseconds(500));
 }
 
 bool quick = args.Contains("--quick");
