@@ -10,6 +10,11 @@ namespace BendCare.Cache.Connection;
 /// per call). <see cref="Main"/> also serves keys whose primary is not known yet and stands for the connection as a
 /// whole (a failed connect attempt trips it).
 /// </summary>
+/// <remarks>
+/// Longer than the other files on purpose: the routing snapshot, its rebuild from the cluster's slot map and the two
+/// ways slots move (a MOVED reply, a promoted replica) change one immutable state together, and are easiest to check
+/// for races when read in one place.
+/// </remarks>
 internal sealed class EndpointBreakers
 {
     private const int SlotCount = 16384;
