@@ -16,7 +16,7 @@ internal sealed class RbacCacheTypes
     {
     }
 
-    public RbacCacheTypes(BendCareCacheOptions options)
+    internal RbacCacheTypes(BendCareCacheOptions options)
     {
         string prefix = options.KeyPrefix;
         var json = CacheJsonContext.Default;

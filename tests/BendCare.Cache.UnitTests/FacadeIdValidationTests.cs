@@ -11,6 +11,20 @@ public sealed class FacadeIdValidationTests : IAsyncDisposable
     private readonly ServiceProvider _provider = TestServices.DisabledProvider();
     private int _loaderCalls;
 
+    [Fact]
+    public async Task A_bad_id_is_reported_before_a_null_loader()
+    {
+        var cache = _provider.GetRequiredService<IRbacCache>();
+
+        var context = await Assert.ThrowsAnyAsync<ArgumentException>(async () => await cache.GetUserContextAsync("", null!));
+        var jwt = await Assert.ThrowsAnyAsync<ArgumentException>(async () => await cache.GetJwtPayloadAsync(" ", RawToken, null!));
+        var token = await Assert.ThrowsAnyAsync<ArgumentException>(async () => await cache.GetJwtPayloadAsync("jti-1", "", null!));
+
+        Assert.Equal("userId", context.ParamName);
+        Assert.Equal("tokenId", jwt.ParamName);
+        Assert.Equal("rawToken", token.ParamName);
+    }
+
     public static TheoryData<string, string> MethodsAndBadIds()
     {
         var data = new TheoryData<string, string>();

@@ -29,6 +29,18 @@ public class RegistrationTests
         Assert.Single(RegisteredTwice(), d => d.ServiceType == serviceType);
 
     [Fact]
+    public async Task A_service_that_also_registers_the_options_value_and_a_logger_still_resolves_the_cache()
+    {
+        // The container picks a constructor by what it can resolve: only one constructor of each type may be public.
+        var services = TestServices.Services(TestServices.Configuration());
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<BendCareCacheOptions>>().Value);
+        services.AddSingleton<Microsoft.Extensions.Logging.ILogger>(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+
+        Assert.NotNull(provider.GetRequiredService<IRbacCache>());
+    }
+
+    [Fact]
     public void Registering_twice_binds_the_REDIS_variables_once()
     {
         var services = RegisteredTwice();

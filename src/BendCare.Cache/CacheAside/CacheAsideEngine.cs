@@ -26,7 +26,7 @@ internal sealed partial class CacheAsideEngine : IAsyncDisposable, IDisposable
     private int _healingEpoch;
     private int _disposed;
 
-    public CacheAsideEngine(RedisConnection connection, BendCareCacheOptions options, CacheMetrics metrics, ILogger logger, TimeProvider time)
+    internal CacheAsideEngine(RedisConnection connection, BendCareCacheOptions options, CacheMetrics metrics, ILogger logger, TimeProvider time)
     {
         _connection = connection;
         _metrics = metrics;

@@ -4,8 +4,8 @@ namespace BendCare.Cache.CacheAside;
 
 /// <summary>
 /// One cache type as the public edge uses it: its definition, the engine, and the argument rules of the API
-/// (ids checked before any I/O, with the public parameter's name). Each facade member is one call into one of these;
-/// every convenience overload is written once here, forwarding to the overload that takes state.
+/// (ids checked before any I/O, with the public parameter's name, in the order id, raw token, loader). Each facade member
+/// is one call into one of these; every getter, with or without state, ends in the one engine call.
 /// </summary>
 /// <typeparam name="T">The cached value's type.</typeparam>
 internal sealed class CachePath<T>
@@ -33,22 +33,26 @@ internal sealed class CachePath<T>
 
     public ValueTask<T?> GetAsync(string id, Func<CancellationToken, ValueTask<T?>> loader, CancellationToken cancellationToken)
     {
+        // The id first, then the loader, as in every member (the stateful overload's own loader is never null here).
+        IdValidator.Validate(id, _idParameter);
         ArgumentNullException.ThrowIfNull(loader);
-        return GetAsync(id, loader, static (load, ct) => load(ct), cancellationToken);
+        return GetCheckedAsync(id, null, loader, static (load, ct) => load(ct), cancellationToken);
     }
 
     public ValueTask<T?> GetAsync<TState>(string id, TState state, Func<TState, CancellationToken, ValueTask<T?>> loader, CancellationToken cancellationToken)
     {
         IdValidator.Validate(id, _idParameter);
         ArgumentNullException.ThrowIfNull(loader);
-        return _engine.GetOrLoadAsync(Type, id, fingerprint: null, state, loader, cancellationToken);
+        return GetCheckedAsync(id, null, state, loader, cancellationToken);
     }
 
     /// <summary>A getter whose hit must carry the fingerprint of <paramref name="rawToken"/> (values bound to their token).</summary>
     public ValueTask<T?> GetBoundAsync(string id, string rawToken, Func<CancellationToken, ValueTask<T?>> loader, CancellationToken cancellationToken)
     {
+        IdValidator.Validate(id, _idParameter);
+        ArgumentException.ThrowIfNullOrEmpty(rawToken);
         ArgumentNullException.ThrowIfNull(loader);
-        return GetBoundAsync(id, rawToken, loader, static (load, ct) => load(ct), cancellationToken);
+        return GetCheckedAsync(id, Envelope.Fingerprint(rawToken), loader, static (load, ct) => load(ct), cancellationToken);
     }
 
     public ValueTask<T?> GetBoundAsync<TState>(string id, string rawToken, TState state, Func<TState, CancellationToken, ValueTask<T?>> loader, CancellationToken cancellationToken)
@@ -56,8 +60,12 @@ internal sealed class CachePath<T>
         IdValidator.Validate(id, _idParameter);
         ArgumentException.ThrowIfNullOrEmpty(rawToken);
         ArgumentNullException.ThrowIfNull(loader);
-        return _engine.GetOrLoadAsync(Type, id, Envelope.Fingerprint(rawToken), state, loader, cancellationToken);
+        return GetCheckedAsync(id, Envelope.Fingerprint(rawToken), state, loader, cancellationToken);
     }
+
+    /// <summary>Every getter ends here, its arguments checked: the one call into the engine.</summary>
+    private ValueTask<T?> GetCheckedAsync<TState>(string id, byte[]? fingerprint, TState state, Func<TState, CancellationToken, ValueTask<T?>> loader, CancellationToken cancellationToken) =>
+        _engine.GetOrLoadAsync(Type, id, fingerprint, state, loader, cancellationToken);
 
     public ValueTask SetAsync(T value, CancellationToken cancellationToken) => SetAsync(value, fingerprint: null, cancellationToken);
 

@@ -218,9 +218,10 @@ internal sealed class EndpointBreakers
             return false;
         }
 
-        // And only to a node the cluster itself names as that slot's primary: with a DNS seed (ElastiCache's configuration
-        // endpoint, "localhost") the client also lists the seed under its host name, an alias of some healthy node.
-        if (!OwnsSlot(server, moved, slot))
+        // A host name may be the client's alias of a DNS seed (ElastiCache's configuration endpoint, "localhost") for some
+        // healthy node: follow it only when the cluster itself names it as that slot's primary. (An address comes from the
+        // cluster's own node list; the promoted node's cached configuration may still be the one from before.)
+        if (moved is DnsEndPoint && !OwnsSlot(server, moved, slot))
         {
             return false;
         }

@@ -44,7 +44,7 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
     private volatile IDatabase? _database;
     private int _multiplexersCreated;
 
-    public RedisConnection(
+    internal RedisConnection(
         BendCareCacheOptions options,
         CacheMetrics metrics,
         ILogger logger,

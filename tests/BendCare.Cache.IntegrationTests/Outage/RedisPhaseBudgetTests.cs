@@ -55,7 +55,9 @@ public sealed class RedisPhaseBudgetTests(SharedRedisFixture redis, ITestOutputH
         output.WriteLine($"round trip {roundTrip.TotalMilliseconds:F0} ms, timeout {timeout.TotalMilliseconds:F0} ms, loader reached after: " + string.Join(", ", waits.Select(w => $"{w.TotalMilliseconds:F0} ms")));
 
         // Two steps took two round trips (1.33 timeouts) before; one timeout plus slack tells them apart.
-        Assert.All(waits, w => Assert.True(w < timeout * 1.2, $"loader reached after {w.TotalMilliseconds:F0} ms, timeout {timeout.TotalMilliseconds:F0} ms"));
+        // The median, so one late continuation on a busy machine does not decide it.
+        var median = waits.Order().ElementAt(1);
+        Assert.True(median < timeout * 1.2, $"loader reached after {median.TotalMilliseconds:F0} ms (median), timeout {timeout.TotalMilliseconds:F0} ms");
 
         // Read after the user-visible calls: each call's second step ran out of time, and that counts as Redis being slow.
         Assert.NotEqual(Connection.BreakerState.Closed, host.Connection.BreakerState);
