@@ -39,7 +39,8 @@ public sealed class CacheTypeTests(SharedRedisFixture redis)
 
         Same.Value(value, first);
         Assert.Equal(1, loader.Calls);
-        var admin = (await redis.ConnectAdminAsync()).GetDatabase();
+        await using var adminConnection = await redis.ConnectAdminAsync();
+        var admin = adminConnection.GetDatabase();
         string key = type.Key(prefix, id);
         Assert.True(await admin.KeyExistsAsync(key), $"expected key {key}");
         var ttl = await admin.KeyTimeToLiveAsync(key);
@@ -74,7 +75,8 @@ public sealed class CacheTypeTests(SharedRedisFixture redis)
         Assert.Null(await type.GetAsync(host.Cache, id, loader.Load));
 
         Assert.Equal(2, loader.Calls);
-        var admin = (await redis.ConnectAdminAsync()).GetDatabase();
+        await using var adminConnection = await redis.ConnectAdminAsync();
+        var admin = adminConnection.GetDatabase();
         Assert.False(await admin.KeyExistsAsync(type.Key(prefix, id)));
     }
 
@@ -83,7 +85,8 @@ public sealed class CacheTypeTests(SharedRedisFixture redis)
     {
         string prefix = SharedRedisFixture.NewKeyPrefix();
         await using var host = await CacheHost.StartAsync(redis.Server.Host, redis.Server.Port, prefix);
-        var admin = (await redis.ConnectAdminAsync()).GetDatabase();
+        await using var adminConnection = await redis.ConnectAdminAsync();
+        var admin = adminConnection.GetDatabase();
         string tokenId = "jti-" + Guid.NewGuid().ToString("N");
         var database = new CountingLoader<bool>(false);
 
@@ -105,7 +108,8 @@ public sealed class CacheTypeTests(SharedRedisFixture redis)
     {
         string prefix = SharedRedisFixture.NewKeyPrefix();
         await using var host = await CacheHost.StartAsync(redis.Server.Host, redis.Server.Port, prefix);
-        var admin = (await redis.ConnectAdminAsync()).GetDatabase();
+        await using var adminConnection = await redis.ConnectAdminAsync();
+        var admin = adminConnection.GetDatabase();
         string tokenId = "jti-" + Guid.NewGuid().ToString("N");
 
         await host.Cache.BlacklistTokenAsync(tokenId, DateTimeOffset.UtcNow.AddMinutes(10));

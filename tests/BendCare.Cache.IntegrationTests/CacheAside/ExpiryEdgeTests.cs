@@ -48,7 +48,8 @@ public sealed class ExpiryEdgeTests(SharedRedisFixture redis)
         var connection = provider.GetRequiredService<RedisConnection>();
         Assert.Null(connection.LastError);
         Assert.Equal(0, engine.RememberedInvalidations);
-        var admin = (await redis.ConnectAdminAsync()).GetDatabase();
+        await using var adminConnection = await redis.ConnectAdminAsync();
+        var admin = adminConnection.GetDatabase();
         byte[]? stored = await admin.StringGetAsync(prefix + "jwt_payload:jti-edge");
         Assert.True(stored is null || stored[2] == (byte)'T');
         Assert.False(await admin.KeyExistsAsync(prefix + "jwt_payload:jti-edge-2"));

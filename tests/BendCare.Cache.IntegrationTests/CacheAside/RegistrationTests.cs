@@ -32,7 +32,7 @@ public sealed class RegistrationTests(SharedRedisFixture redis)
         Assert.Same(first, second);
         Assert.Same(first, concrete);
         Assert.Equal(1, connection.MultiplexersCreated);
-        var admin = await redis.ConnectAdminAsync();
+        await using var admin = await redis.ConnectAdminAsync();
         var clients = await admin.GetServer(admin.GetEndPoints()[0]).ClientListAsync();
         int named = clients.Count(c => c.Name == clientName);
         Assert.InRange(named, 1, 2); // one multiplexer: an interactive connection, perhaps a subscription one

@@ -33,7 +33,8 @@ public sealed class UnreadableEntryTests(SharedRedisFixture redis)
         var type = CacheType.Named(typeName);
         string prefix = SharedRedisFixture.NewKeyPrefix();
         await using var host = await CacheHost.StartAsync(redis.Server.Host, redis.Server.Port, prefix);
-        var admin = (await redis.ConnectAdminAsync()).GetDatabase();
+        await using var adminConnection = await redis.ConnectAdminAsync();
+        var admin = adminConnection.GetDatabase();
         string id = "id-" + Guid.NewGuid().ToString("N");
         string key = type.Key(prefix, id);
         switch (damage)

@@ -19,7 +19,8 @@ public sealed class BookkeepingKeyTests(SharedRedisFixture redis)
     {
         string prefix = SharedRedisFixture.NewKeyPrefix();
         await using var host = await CacheHost.StartAsync(redis.Server.Host, redis.Server.Port, prefix);
-        var admin = (await redis.ConnectAdminAsync()).GetDatabase();
+        await using var adminConnection = await redis.ConnectAdminAsync();
+        var admin = adminConnection.GetDatabase();
         await WriteGarbageAsync(admin, prefix + "rbac_epoch", garbage);
 
         var v1 = new CountingLoader<UserContext?>(Models.UserContext("u1", "v1", "r1"));
@@ -39,16 +40,17 @@ public sealed class BookkeepingKeyTests(SharedRedisFixture redis)
     {
         string prefix = SharedRedisFixture.NewKeyPrefix();
         await using var host = await CacheHost.StartAsync(redis.Server.Host, redis.Server.Port, prefix);
-        var admin = (await redis.ConnectAdminAsync()).GetDatabase();
+        await using var adminConnection = await redis.ConnectAdminAsync();
+        var admin = adminConnection.GetDatabase();
         await WriteGarbageAsync(admin, prefix + "role_members:r1", garbage);
 
-        await AssertCachedAgainAsync(host, "u1", "r1");
+        string cached = await AssertCachedAgainAsync(host, "u1", "r1");
         await host.Cache.InvalidateRolePermissionsAsync("r1");
         Assert.Equal(0, host.Engine.RememberedInvalidations);
 
-        // The healed set works: the role edit found u1 and u1's next read loads afresh.
-        var v2 = new CountingLoader<UserContext?>(Models.UserContext("u1", "v2", "r1"));
-        Same.Value(Models.UserContext("u1", "v2", "r1"), await host.Cache.GetUserContextAsync("u1", v2.Load));
+        // The healed set works: the role edit found the cached holder and its next read loads afresh.
+        var v2 = new CountingLoader<UserContext?>(Models.UserContext(cached, "v2", "r1"));
+        Same.Value(Models.UserContext(cached, "v2", "r1"), await host.Cache.GetUserContextAsync(cached, v2.Load));
         Assert.Equal(1, v2.Calls);
     }
 
@@ -58,7 +60,8 @@ public sealed class BookkeepingKeyTests(SharedRedisFixture redis)
         // An instance still on the earlier version registers holders with SADD under role_users:{role}.
         string prefix = SharedRedisFixture.NewKeyPrefix();
         await using var host = await CacheHost.StartAsync(redis.Server.Host, redis.Server.Port, prefix);
-        var admin = (await redis.ConnectAdminAsync()).GetDatabase();
+        await using var adminConnection = await redis.ConnectAdminAsync();
+        var admin = adminConnection.GetDatabase();
         await host.Cache.SetUserContextAsync(Models.UserContext("old-1", "v1", "r1"));
         await admin.KeyDeleteAsync(prefix + "role_members:r1");
         await admin.SetAddAsync(prefix + "role_users:r1", "old-1");
@@ -75,7 +78,8 @@ public sealed class BookkeepingKeyTests(SharedRedisFixture redis)
     {
         string prefix = SharedRedisFixture.NewKeyPrefix();
         await using var host = await CacheHost.StartAsync(redis.Server.Host, redis.Server.Port, prefix);
-        var admin = (await redis.ConnectAdminAsync()).GetDatabase();
+        await using var adminConnection = await redis.ConnectAdminAsync();
+        var admin = adminConnection.GetDatabase();
 
         await host.Cache.InvalidateRolePermissionsAsync("r1");
         long first = (long)await admin.StringGetAsync(prefix + "rbac_epoch");
@@ -91,7 +95,8 @@ public sealed class BookkeepingKeyTests(SharedRedisFixture redis)
     {
         string prefix = SharedRedisFixture.NewKeyPrefix();
         await using var host = await CacheHost.StartAsync(redis.Server.Host, redis.Server.Port, prefix);
-        var admin = (await redis.ConnectAdminAsync()).GetDatabase();
+        await using var adminConnection = await redis.ConnectAdminAsync();
+        var admin = adminConnection.GetDatabase();
         var slowV1 = new GatedLoader<UserContext?>(Models.UserContext("u1", "v1", "r1"));
 
         var read = host.Cache.GetUserContextAsync("u1", slowV1.Load).AsTask();
@@ -117,23 +122,28 @@ public sealed class BookkeepingKeyTests(SharedRedisFixture redis)
         }
     }
 
-    /// <summary>A miss is written back and the next read is a hit (a few tries: a background heal may drop one write-back).</summary>
-    private static async Task AssertCachedAgainAsync(CacheHost host, string userId, string roleId)
+    /// <summary>
+    /// A miss is written back and the next read is a hit. A few tries, each under a user id of its own: a background heal
+    /// may drop one write-back, and a try's second read may itself load and write back. Returns the id that was cached.
+    /// </summary>
+    private static async Task<string> AssertCachedAgainAsync(CacheHost host, string userId, string roleId)
     {
         for (int attempt = 0; attempt < 5; attempt++)
         {
-            var loader = new CountingLoader<UserContext?>(Models.UserContext(userId, "v" + attempt, roleId));
-            await host.Cache.GetUserContextAsync(userId, loader.Load);
+            string id = attempt == 0 ? userId : $"{userId}-{attempt}";
+            var loader = new CountingLoader<UserContext?>(Models.UserContext(id, "v1", roleId));
+            await host.Cache.GetUserContextAsync(id, loader.Load);
             await host.WaitForWriteBacksAsync();
-            var again = new CountingLoader<UserContext?>(Models.UserContext(userId, "other", roleId));
-            var cached = await host.Cache.GetUserContextAsync(userId, again.Load);
+            var again = new CountingLoader<UserContext?>(Models.UserContext(id, "other", roleId));
+            var cached = await host.Cache.GetUserContextAsync(id, again.Load);
             if (again.Calls == 0)
             {
-                Same.Value(Models.UserContext(userId, "v" + attempt, roleId), cached);
-                return;
+                Same.Value(Models.UserContext(id, "v1", roleId), cached);
+                return id;
             }
         }
 
         Assert.Fail($"{userId}'s context was never cached again after the bookkeeping key was healed.");
+        return userId;
     }
 }

@@ -24,7 +24,8 @@ public sealed class InvalidationOutcomeTests(SharedRedisFixture redis)
         proxy.Start();
         string prefix = SharedRedisFixture.NewKeyPrefix();
         await using var host = await CacheHost.StartAsync("127.0.0.1", proxy.Port, prefix, o => o.OperationTimeout = TimeSpan.FromSeconds(5));
-        var admin = (await redis.ConnectAdminAsync()).GetDatabase();
+        await using var adminConnection = await redis.ConnectAdminAsync();
+        var admin = adminConnection.GetDatabase();
         await host.Cache.SetUserBasicAsync(Models.UserBasic("u1"));
         proxy.Delay(TimeSpan.FromMilliseconds(300));
 
@@ -131,7 +132,8 @@ public sealed class InvalidationOutcomeTests(SharedRedisFixture redis)
         await using var proxy = new TcpFaultProxy(redis.Server.Host, redis.Server.Port);
         proxy.Start();
         string prefix = SharedRedisFixture.NewKeyPrefix();
-        var admin = (await redis.ConnectAdminAsync()).GetDatabase();
+        await using var adminConnection = await redis.ConnectAdminAsync();
+        var admin = adminConnection.GetDatabase();
         var host = await CacheHost.StartAsync("127.0.0.1", proxy.Port, prefix);
         await host.Cache.SetUserBasicAsync(Models.UserBasic("u1"));
         proxy.Stop();

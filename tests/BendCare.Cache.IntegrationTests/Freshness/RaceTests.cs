@@ -132,7 +132,8 @@ public sealed class RaceTests(SharedRedisFixture redis)
     {
         // Regression guard for the race tests above: the same scenario against a plain GET -> load -> SET cache
         // leaves v1 in Redis after the invalidation, so those tests are known to be able to fail.
-        var admin = (await redis.ConnectAdminAsync()).GetDatabase();
+        await using var adminConnection = await redis.ConnectAdminAsync();
+        var admin = adminConnection.GetDatabase();
         var naive = new NaiveCache(admin);
         string key = SharedRedisFixture.NewKeyPrefix() + "user_basic:u1";
         var slowV1 = new GatedLoader<string>("v1");

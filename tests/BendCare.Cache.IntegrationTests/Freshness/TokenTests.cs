@@ -144,7 +144,8 @@ public sealed class TokenTests(SharedRedisFixture redis)
     {
         string prefix = SharedRedisFixture.NewKeyPrefix();
         await using var host = await CacheHost.StartAsync(redis.Server.Host, redis.Server.Port, prefix);
-        var admin = (await redis.ConnectAdminAsync()).GetDatabase();
+        await using var adminConnection = await redis.ConnectAdminAsync();
+        var admin = adminConnection.GetDatabase();
 
         await host.Cache.GetJwtPayloadAsync("short", new CountingLoader<JwtPayload?>(Models.JwtPayload("short", lifetime: TimeSpan.FromSeconds(30))).Load);
         await host.Cache.GetJwtPayloadAsync("expired", new CountingLoader<JwtPayload?>(Models.JwtPayload("expired", lifetime: TimeSpan.FromSeconds(-5))).Load);
