@@ -22,7 +22,7 @@ internal sealed partial class RedisConnection
     public async ValueTask<OperationResult<T>> ExecuteAsync<TState, T>(RedisKey route, Func<IDatabase, TState, Task<T>> operation, TState state, string cacheType, long deadline = 0)
     {
         var database = _database;
-        if (database is null)
+        if (database is null && (database = await FirstDatabaseAsync().ConfigureAwait(false)) is null)
         {
             return OperationResult<T>.Skipped;
         }

@@ -43,6 +43,7 @@ internal sealed partial class RedisConnection
                     // something like an unparsable endpoint. Keep trying, quietly, with a capped back-off.
                     _failures.Record(FailureClassifier.Classify(ex), ex);
                     _breakers.Main.Trip();
+                    EndFirstConnect();
                     await Task.Delay(delay, _time, _disposed.Token).ConfigureAwait(false);
                     delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
                 }
@@ -96,6 +97,7 @@ internal sealed partial class RedisConnection
             _breakers.Main.Trip();
         }
 
+        EndFirstConnect();
         if (previous is not null)
         {
             _ = RetireAsync(previous);
@@ -133,6 +135,7 @@ internal sealed partial class RedisConnection
     /// </summary>
     public void Dispose()
     {
+        EndFirstConnect();
         if (BeginDispose() is { } multiplexer)
         {
             Close(multiplexer, "close connection");

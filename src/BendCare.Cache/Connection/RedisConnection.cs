@@ -71,10 +71,12 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
         if (!options.IsEnabled)
         {
             Log.CacheDisabled(_logger);
+            EndFirstConnect();
             return;
         }
 
         Log.Connecting(_logger, Endpoint);
+        BeginFirstConnect();
         StartConnect();
         _timer = time.CreateTimer(static state => ((RedisConnection)state!).OnTick(), this, TickInterval, TickInterval);
     }

@@ -2,9 +2,11 @@ using BendCare.Cache;
 using BendCare.Cache.CacheAside;
 using BendCare.Cache.Configuration;
 using BendCare.Cache.Connection;
+using BendCare.Cache.DependencyInjection;
 using BendCare.Cache.Diagnostics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -75,5 +77,8 @@ public static class BendCareCacheServiceCollectionExtensions
         // registration (a second RedisRbacCache) would not give.
         services.TryAddSingleton<IRbacCache>(static sp => sp.GetRequiredService<RedisRbacCache>());
         services.TryAddSingleton<RedisCacheHealthCheck>();
+
+        // In a host the connection starts with the host, before the first request.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, BendCareCacheStartup>());
     }
 }
