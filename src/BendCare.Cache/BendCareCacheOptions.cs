@@ -112,7 +112,10 @@ public sealed class BendCareCacheOptions
     [Range(typeof(TimeSpan), Zero, "00:00:10", MinimumIsExclusive = true, ParseLimitsInInvariantCulture = true)]
     public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromMilliseconds(150);
 
-    /// <summary>How long the background connect attempt may take before it is retried. Requests never wait on it.</summary>
+    /// <summary>
+    /// How long the background connect attempt may take before it is retried. Only requests arriving during the very
+    /// first attempt wait for it, and at most <see cref="OperationTimeout"/> from its start.
+    /// </summary>
     /// <value>The default is 5 seconds. It must be positive.</value>
     [Range(typeof(TimeSpan), Zero, Forever, MinimumIsExclusive = true, ParseLimitsInInvariantCulture = true)]
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
