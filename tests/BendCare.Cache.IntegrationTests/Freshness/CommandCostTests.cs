@@ -76,21 +76,8 @@ public sealed class CommandCostTests(ITestOutputHelper output) : IAsyncLifetime
             await host.WaitForWriteBacksAsync();
         }
 
-        var commandStats = await _admin.InfoAsync("commandstats");
         var stats = await _admin.InfoAsync("stats");
-        var commands = new Dictionary<string, double>();
-        foreach (var pair in commandStats.SelectMany(g => g))
-        {
-            // cmdstat_get:calls=50,usec=...; the CONFIG/INFO of this measurement itself are left out.
-            string command = pair.Key.Replace("cmdstat_", "", StringComparison.Ordinal);
-            if (command is "config|resetstat" or "info" or "config")
-            {
-                continue;
-            }
-
-            int calls = int.Parse(pair.Value.Split(',')[0].Split('=')[1], CultureInfo.InvariantCulture);
-            commands[command] = (double)calls / Repetitions;
-        }
+        var commands = (await CommandStats.CallsAsync(_admin)).ToDictionary(c => c.Key, c => (double)c.Value / Repetitions);
 
         double Stat(string name) => double.Parse(stats.SelectMany(g => g).Single(p => p.Key == name).Value, CultureInfo.InvariantCulture) / Repetitions;
         return new Cost(commands, Stat("total_net_input_bytes"), Stat("total_net_output_bytes"));

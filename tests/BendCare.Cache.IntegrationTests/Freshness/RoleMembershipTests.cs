@@ -62,7 +62,7 @@ public sealed class RoleMembershipTests(ITestOutputHelper output) : IAsyncLifeti
         long started = Stopwatch.GetTimestamp();
         await host.Cache.InvalidateRolePermissionsAsync("big");
         var elapsed = Stopwatch.GetElapsedTime(started);
-        var commands = await CommandCallsAsync(server);
+        var commands = await CommandStats.CallsAsync(server);
         var stats = (await server.InfoAsync("stats")).SelectMany(g => g).ToDictionary(p => p.Key, p => p.Value);
 
         Assert.Equal(CurrentHolders + 1, commands.GetValueOrDefault("setex"));
@@ -78,22 +78,5 @@ public sealed class RoleMembershipTests(ITestOutputHelper output) : IAsyncLifeti
             Same.Value(Models.UserContext("current-" + i, "v2", "big"), await host.Cache.GetUserContextAsync("current-" + i, fresh.Load));
             Assert.Equal(1, fresh.Calls);
         }
-    }
-
-    private static async Task<Dictionary<string, long>> CommandCallsAsync(IServer server)
-    {
-        var result = new Dictionary<string, long>();
-        foreach (var pair in (await server.InfoAsync("commandstats")).SelectMany(g => g))
-        {
-            string command = pair.Key.Replace("cmdstat_", "", StringComparison.Ordinal);
-            if (command is "config|resetstat" or "info")
-            {
-                continue;
-            }
-
-            result[command] = long.Parse(pair.Value.Split(',')[0].Split('=')[1], CultureInfo.InvariantCulture);
-        }
-
-        return result;
     }
 }
