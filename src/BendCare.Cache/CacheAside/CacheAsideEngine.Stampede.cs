@@ -147,8 +147,7 @@ internal sealed partial class CacheAsideEngine
             try
             {
                 // The same write a role edit makes first: it replaces anything that is not an integer.
-                var left = await new GroupInvalidation<T>(type, groups, "", "epoch").BumpEpochOnlyAsync(_connection, _logger).ConfigureAwait(false);
-                if (!left)
+                if (!await GroupInvalidation<T>.MoveEpochAsync(_connection, groups, type.Name, _logger).ConfigureAwait(false))
                 {
                     Log.BackgroundOperationFailed(_logger, "heal epoch", "Redis did not answer");
                 }

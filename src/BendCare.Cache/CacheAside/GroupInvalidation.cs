@@ -20,7 +20,7 @@ internal sealed class GroupInvalidation<T>(CacheType<T> type, GroupIndex<T> grou
 
     public override async ValueTask<IReadOnlyList<FreshnessWrite>> ApplyAsync(RedisConnection connection, TimeProvider time, ILogger logger, long deadline = 0)
     {
-        if (!epochMoved && !await BumpEpochOnlyAsync(connection, logger, deadline).ConfigureAwait(false))
+        if (!epochMoved && !await MoveEpochAsync(connection, groups, CacheType, logger, deadline).ConfigureAwait(false))
         {
             return [this];
         }
@@ -78,14 +78,17 @@ internal sealed class GroupInvalidation<T>(CacheType<T> type, GroupIndex<T> grou
         return failed.Count == 0 ? Nothing : failed;
     }
 
-    /// <summary>Moves the epoch on (healing a foreign value there); <see langword="false"/> when Redis did not take it.</summary>
-    public async ValueTask<bool> BumpEpochOnlyAsync(RedisConnection connection, ILogger logger, long deadline = 0)
+    /// <summary>
+    /// Moves the epoch on (healing a foreign value there): a role edit's first step, and how a reader heals an epoch it
+    /// could not parse. <see langword="false"/> when Redis did not take it.
+    /// </summary>
+    public static async ValueTask<bool> MoveEpochAsync(RedisConnection connection, GroupIndex<T> groups, string cacheType, ILogger logger, long deadline = 0)
     {
         var bumped = await connection.ExecuteAsync(
             groups.EpochKey,
             static (db, s) => db.ScriptEvaluateAsync(Scripts.BumpEpoch, [s.key], [s.fresh]),
             (key: (RedisKey)groups.EpochKey, fresh: (RedisValue)FreshEpoch()),
-            CacheType,
+            cacheType,
             deadline).ConfigureAwait(false);
         if (bumped.IsOk && (long)bumped.Value == -1)
         {

@@ -151,9 +151,7 @@ internal sealed class EvictionWatch
         }
 
         Volatile.Write(ref _blind, 1);
-        long now = _time.GetTimestamp();
-        long last = Volatile.Read(ref _lastBlindWarning);
-        if ((last == 0 || _time.GetElapsedTime(last, now) >= WarningInterval) && Interlocked.CompareExchange(ref _lastBlindWarning, now, last) == last)
+        if (LogThrottle.TryClaim(_time, ref _lastBlindWarning, WarningInterval))
         {
             Log.EvictionWatchBlind(_logger, failure);
         }
@@ -170,9 +168,7 @@ internal sealed class EvictionWatch
         }
 
         // Evictions and restarts are throttled apart: one must not hide the other.
-        ref long lastWarning = ref restarted ? ref _lastRestartWarning : ref _lastWarning;
-        long last = Volatile.Read(ref lastWarning);
-        if ((last == 0 || _time.GetElapsedTime(last, now) >= WarningInterval) && Interlocked.CompareExchange(ref lastWarning, now, last) == last)
+        if (LogThrottle.TryClaim(_time, ref restarted ? ref _lastRestartWarning : ref _lastWarning, WarningInterval))
         {
             if (restarted)
             {

@@ -113,12 +113,5 @@ internal sealed class FailureLog
         }
     }
 
-    /// <summary>True for exactly one caller per <paramref name="interval"/> (the first ever included).</summary>
-    private bool TryClaim(ref long lastAt, TimeSpan interval)
-    {
-        long now = _time.GetTimestamp();
-        long last = Volatile.Read(ref lastAt);
-        return (last == 0 || _time.GetElapsedTime(last, now) >= interval)
-            && Interlocked.CompareExchange(ref lastAt, now, last) == last;
-    }
+    private bool TryClaim(ref long lastAt, TimeSpan interval) => LogThrottle.TryClaim(_time, ref lastAt, interval);
 }
