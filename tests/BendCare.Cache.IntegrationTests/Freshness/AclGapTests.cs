@@ -18,13 +18,9 @@ public sealed class AclGapTests(AclServerFixture acl) : IClassFixture<AclServerF
     public async Task A_role_edit_that_cannot_tombstone_one_holder_moves_the_epoch_once_and_blocks_only_that_holder()
     {
         string prefix = NewPrefix();
-        string fullUser = NewUser();
-        string gapUser = NewUser();
-        await acl.CreateUserAsync(fullUser, Password, AclRules.ForLibrary(prefix, acl.Version));
-        await acl.CreateUserAsync(gapUser, Password, AclRules.ForLibrary(prefix, acl.Version).Replace(
-            $"~{prefix}*",
-            $"%R~{prefix}* ~{prefix}rbac_epoch ~{prefix}role_members:* ~{prefix}role_users:* ~{prefix}role_perms:* ~{prefix}user_context:ok-*",
-            StringComparison.Ordinal));
+        var (fullUser, gapUser) = await CreateUsersAsync(
+            prefix,
+            $"%R~{prefix}* ~{prefix}rbac_epoch ~{prefix}role_members:* ~{prefix}role_users:* ~{prefix}role_perms:* ~{prefix}user_context:ok-*");
         await using var full = await StartAsync(fullUser, prefix);
         await using var admin = await ConnectionMultiplexer.ConnectAsync($"{acl.Server.Host}:{acl.Server.Port},user={fullUser},password={Password}");
         var db = admin.GetDatabase();
@@ -59,13 +55,7 @@ public sealed class AclGapTests(AclServerFixture acl) : IClassFixture<AclServerF
     public async Task Callers_that_could_not_read_the_epoch_never_share_a_load()
     {
         string prefix = NewPrefix();
-        string fullUser = NewUser();
-        string noEpochUser = NewUser();
-        await acl.CreateUserAsync(fullUser, Password, AclRules.ForLibrary(prefix, acl.Version));
-        await acl.CreateUserAsync(noEpochUser, Password, AclRules.ForLibrary(prefix, acl.Version).Replace(
-            $"~{prefix}*",
-            $"~{prefix}user_context:* ~{prefix}role_members:*",
-            StringComparison.Ordinal));
+        var (fullUser, noEpochUser) = await CreateUsersAsync(prefix, $"~{prefix}user_context:* ~{prefix}role_members:*");
         await using var editor = await StartAsync(fullUser, prefix);
         await using var reader = await StartAsync(noEpochUser, prefix);
         var slowV1 = new GatedLoader<UserContext?>(Models.UserContext("u1", "v1", "r1"));
@@ -86,6 +76,16 @@ public sealed class AclGapTests(AclServerFixture acl) : IClassFixture<AclServerF
     }
 
     private static string NewUser() => $"app-{Guid.NewGuid():N}";
+
+    /// <summary>A user with the library's documented rule, and one whose key patterns are <paramref name="restrictedKeys"/> instead.</summary>
+    private async Task<(string Full, string Restricted)> CreateUsersAsync(string prefix, string restrictedKeys)
+    {
+        string full = NewUser();
+        string restricted = NewUser();
+        await acl.CreateUserAsync(full, Password, AclRules.ForLibrary(prefix, acl.Version));
+        await acl.CreateUserAsync(restricted, Password, AclRules.ForLibrary(prefix, acl.Version).Replace($"~{prefix}*", restrictedKeys, StringComparison.Ordinal));
+        return (full, restricted);
+    }
 
     private static string NewPrefix() => $"bcos:gap{Guid.NewGuid():N}:";
 
