@@ -102,6 +102,110 @@ public sealed class BendCareCacheOptions
     public Action<ConfigurationOptions>? ConfigureConnection { get; set; }
 
     /// <summary>
+    /// Asked for the user name and password each time the library builds a connection, instead of using
+    /// <see cref="Username"/> and <see cref="Password"/> (<c>REDIS_USERNAME</c>/<c>REDIS_PASSWORD</c> are then not used):
+    /// credentials rotated in AWS Secrets Manager, or an ElastiCache IAM authentication token generated on each call,
+    /// are picked up without a restart. An <see cref="IRedisCredentialsProvider"/> registered in the container does the
+    /// same when this is not set.
+    /// </summary>
+    /// <remarks>
+    /// <para>
+    /// Called before the first connection; again before each replacement of the connection, which happens when the
+    /// server rejects the credentials on a reconnect (WRONGPASS/NOAUTH: at once, then with a back-off up to 30 s while it
+    /// keeps rejecting them), when <see cref="MaxConnectionAge"/> is reached, or when the connection stayed broken for
+    /// <see cref="ReconnectAfter"/>; and every <see cref="CredentialsRefreshInterval"/> when that is set. Never on a
+    /// request: while it runs, requests use the current connection if it works and their loaders otherwise.
+    /// </para>
+    /// <para>
+    /// Each call may take <see cref="CredentialsTimeout"/>; then its token is cancelled and the call abandoned. A
+    /// provider that throws, returns <see langword="null"/> or times out is logged as one Error (event 2011, at most every
+    /// 5 minutes, the health check Degraded) and asked again later (back-off from 250 ms to 30 s); no exception reaches a
+    /// caller of the cache. Not allowed together with <see cref="UseConnection(IConnectionMultiplexer)"/>.
+    /// </para>
+    /// </remarks>
+    /// <value>The default is <see langword="null"/>: <see cref="Username"/> and <see cref="Password"/> are used.</value>
+    public Func<CancellationToken, ValueTask<RedisCredentials>>? CredentialsProvider { get; set; }
+
+    /// <summary>The longest one call of the credentials provider may take before it is cancelled and counted as failed.</summary>
+    /// <value>The default is 5 seconds. It must be positive and at most 1 minute.</value>
+    [Range(typeof(TimeSpan), Zero, "00:01:00", MinimumIsExclusive = true, ParseLimitsInInvariantCulture = true)]
+    public TimeSpan CredentialsTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How often the credentials provider is asked again while the connection works, so that the client's own
+    /// reconnects (after a network blip, a failover, a server closing an old connection) authenticate with credentials
+    /// that are still valid. The fresh credentials are handed to the current connection, which StackExchange.Redis reads
+    /// at each reconnect; the connections already open are not touched. For ElastiCache IAM authentication tokens
+    /// (valid 15 minutes) use 10 minutes or less. A failed refresh is logged (event 2011) and retried after at most 30 s;
+    /// the current connection keeps working.
+    /// </summary>
+    /// <value>
+    /// The default is <see langword="null"/>: the provider is asked only when a connection is built. When set, it must be
+    /// positive and at most 1 day; without a credentials provider it has no effect.
+    /// </value>
+    public TimeSpan? CredentialsRefreshInterval { get; set; }
+
+    /// <summary>
+    /// The age at which the library replaces its connection with a new one, built with fresh credentials: the new
+    /// connection is put in use only once it is connected (requests keep using the old one until then), and the old one
+    /// is closed after the operations in flight on it. ElastiCache closes connections after 12 hours; 11 hours keeps
+    /// every connection of the library younger than that. A replacement that fails (provider failing, server not
+    /// answering) keeps the old connection and is tried again after <see cref="MinReconnectInterval"/>. Replacements are at
+    /// most one per <see cref="MinReconnectInterval"/>, so an age below it acts as that interval.
+    /// </summary>
+    /// <value>The default is <see langword="null"/> (never replaced for its age). When set, it must be positive.</value>
+    public TimeSpan? MaxConnectionAge { get; set; }
+
+    /// <summary>
+    /// Uses a multiplexer the application already owns instead of building one. The library then uses
+    /// <paramref name="connection"/> as it is and never disposes it; see the overload taking a factory for exactly what
+    /// the library then does and does not do.
+    /// </summary>
+    /// <param name="connection">The application's multiplexer; it stays the application's to dispose.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="connection"/> is <see langword="null"/>.</exception>
+    public void UseConnection(IConnectionMultiplexer connection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ConnectionFactory = _ => connection;
+    }
+
+    /// <summary>
+    /// Uses a multiplexer the application owns, taken from <paramref name="connectionFactory"/> once, when the cache's
+    /// connection is first resolved (at host start), e.g. <c>o.UseConnection(sp =&gt; sp.GetRequiredService&lt;IConnectionMultiplexer&gt;())</c>.
+    /// The cache is then enabled whatever <see cref="Host"/> says.
+    /// </summary>
+    /// <remarks>
+    /// <para>
+    /// What the library then does not do: it never disposes or closes the multiplexer (disposing the service provider
+    /// leaves it open); it never replaces it, not even when it stays broken for <see cref="ReconnectAfter"/> (it logs
+    /// Warning 2013 instead, at most every 5 minutes, and keeps answering from the loaders until the multiplexer recovers
+    /// by itself); it applies none of its own client settings (<see cref="Host"/>, <see cref="Port"/>,
+    /// <see cref="Username"/>, <see cref="Password"/>, <see cref="UseTls"/>, <see cref="ConnectTimeout"/>, fail-fast
+    /// backlog, fast reconnect, keep-alive, the client name, the tie-breaker, configuration channel and CONFIG settings
+    /// that keep the ACL rule short, <c>AllowAdmin</c>), so <see cref="ConfigureConnection"/>,
+    /// <see cref="CredentialsProvider"/>, <see cref="CredentialsRefreshInterval"/> and <see cref="MaxConnectionAge"/>
+    /// are rejected at start-up with it; and no request waits for a first connect: while the multiplexer is not
+    /// connected, requests use their loaders.
+    /// </para>
+    /// <para>
+    /// What still works: the per-operation <see cref="OperationTimeout"/>, the circuit breakers and their background
+    /// probes, the replay of invalidations remembered during an outage, the health check, metrics and logs, and the
+    /// eviction watch (it reads <c>INFO</c>, which StackExchange.Redis sends only with <c>AllowAdmin = true</c> on the
+    /// multiplexer's configuration; without it the watch logs Warning 2009 and the health check is Degraded).
+    /// </para>
+    /// </remarks>
+    /// <param name="connectionFactory">Returns the application's multiplexer; it must not return <see langword="null"/>.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="connectionFactory"/> is <see langword="null"/>.</exception>
+    public void UseConnection(Func<IServiceProvider, IConnectionMultiplexer> connectionFactory)
+    {
+        ArgumentNullException.ThrowIfNull(connectionFactory);
+        ConnectionFactory = connectionFactory;
+    }
+
+    /// <summary>The application's multiplexer, when <see cref="UseConnection(Func{IServiceProvider, IConnectionMultiplexer})"/> was called.</summary>
+    internal Func<IServiceProvider, IConnectionMultiplexer>? ConnectionFactory { get; private set; }
+
+    /// <summary>
     /// The longest a request waits for one Redis operation before it treats the cache as a miss and calls the loader.
     /// StackExchange.Redis' own timeouts (5 s) are never what a request waits on.
     /// </summary>
@@ -188,6 +292,9 @@ public sealed class BendCareCacheOptions
 
 #pragma warning restore IL2026
 
-    /// <summary>Whether the cache is enabled: <see langword="true"/> when <see cref="Host"/> is set.</summary>
-    public bool IsEnabled => !string.IsNullOrWhiteSpace(Host);
+    /// <summary>
+    /// Whether the cache is enabled: <see langword="true"/> when <see cref="Host"/> is set or the application supplied
+    /// its own connection (<see cref="UseConnection(IConnectionMultiplexer)"/>).
+    /// </summary>
+    public bool IsEnabled => !string.IsNullOrWhiteSpace(Host) || ConnectionFactory is not null;
 }

@@ -50,6 +50,8 @@ public class OptionsValidatorTests
     [InlineData(nameof(BendCareCacheOptions.BreakerFailureThreshold), "-3")]
     [InlineData(nameof(BendCareCacheOptions.MaxPendingInvalidations), "0")]
     [InlineData(nameof(BendCareCacheOptions.MaxPendingWriteBacks), "0")]
+    [InlineData(nameof(BendCareCacheOptions.CredentialsTimeout), "00:00:00")]
+    [InlineData(nameof(BendCareCacheOptions.CredentialsTimeout), "00:01:00.001")]
     public void Invalid_option_is_rejected_with_its_name_in_the_message(string option, string value)
     {
         var options = new BendCareCacheOptions { Host = "redis.internal" };

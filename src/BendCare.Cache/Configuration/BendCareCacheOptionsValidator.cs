@@ -19,14 +19,15 @@ internal sealed class BendCareCacheOptionsValidator : IValidateOptions<BendCareC
 
         // A disabled cache never connects, so its port and host are not checked: an unset REDIS_HOST with any
         // REDIS_PORT must still start.
-        if (options.IsEnabled)
+        // A connection supplied by the application has its own endpoint: Host and Port are not used then.
+        if (!string.IsNullOrWhiteSpace(options.Host) && options.ConnectionFactory is null)
         {
             if (options.Port is < 1 or > 65535)
             {
                 builder.AddError($"must be between 1 and 65535 (REDIS_PORT); got {options.Port}.", nameof(BendCareCacheOptions.Port));
             }
 
-            if (options.Host!.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+            if (options.Host.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
             {
                 builder.AddError("must not contain spaces or control characters (REDIS_HOST).", nameof(BendCareCacheOptions.Host));
             }
@@ -44,6 +45,50 @@ internal sealed class BendCareCacheOptionsValidator : IValidateOptions<BendCareC
                 nameof(BendCareCacheOptions.BreakerMaxOpenDuration));
         }
 
+        ValidateCredentialRenewal(builder, options);
+        if (options.ConnectionFactory is not null)
+        {
+            ValidateApplicationConnection(builder, options);
+        }
+
         return builder.Build();
+    }
+
+    private static void ValidateCredentialRenewal(ValidateOptionsResultBuilder builder, BendCareCacheOptions options)
+    {
+        if (options.CredentialsRefreshInterval is { } interval && (interval <= TimeSpan.Zero || interval > TimeSpan.FromDays(1)))
+        {
+            builder.AddError($"must be positive and at most 1 day; got {interval}.", nameof(BendCareCacheOptions.CredentialsRefreshInterval));
+        }
+
+        if (options.MaxConnectionAge is { } age && age <= TimeSpan.Zero)
+        {
+            builder.AddError($"must be positive; got {age}.", nameof(BendCareCacheOptions.MaxConnectionAge));
+        }
+    }
+
+    /// <summary>A connection the application owns is used as it is: settings that only shape a connection the library builds would be silently ignored.</summary>
+    private static void ValidateApplicationConnection(ValidateOptionsResultBuilder builder, BendCareCacheOptions options)
+    {
+        const string Reason = "cannot be used with UseConnection: the library does not build that connection (configure the application's multiplexer instead).";
+        if (options.ConfigureConnection is not null)
+        {
+            builder.AddError(Reason, nameof(BendCareCacheOptions.ConfigureConnection));
+        }
+
+        if (options.CredentialsProvider is not null)
+        {
+            builder.AddError(Reason, nameof(BendCareCacheOptions.CredentialsProvider));
+        }
+
+        if (options.CredentialsRefreshInterval is not null)
+        {
+            builder.AddError(Reason, nameof(BendCareCacheOptions.CredentialsRefreshInterval));
+        }
+
+        if (options.MaxConnectionAge is not null)
+        {
+            builder.AddError(Reason, nameof(BendCareCacheOptions.MaxConnectionAge));
+        }
     }
 }

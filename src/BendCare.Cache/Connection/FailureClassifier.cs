@@ -6,8 +6,9 @@ namespace BendCare.Cache.Connection;
 
 internal static class FailureClassifier
 {
-    /// <summary>Auth and TLS failures are configuration mistakes: logged as errors, not warnings.</summary>
-    public static bool IsConfigurationProblem(FailureReason reason) => reason is FailureReason.Auth or FailureReason.Tls or FailureReason.Permission;
+    /// <summary>Auth, TLS, permission and credentials-provider failures are configuration mistakes: logged as errors, not warnings.</summary>
+    public static bool IsConfigurationProblem(FailureReason reason) =>
+        reason is FailureReason.Auth or FailureReason.Tls or FailureReason.Permission or FailureReason.Credentials;
 
     public static FailureReason Classify(Exception exception)
     {

@@ -18,10 +18,11 @@ internal sealed class FailureLog
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly string _endpoint;
-    private readonly string? _password;
+    private volatile string? _password;
     private volatile string? _lastError;
     private volatile int _lastReason;
     private long _lastConfigurationErrorLog;
+    private long _lastCredentialsErrorLog;
     private long _lastUnavailableLog;
     private int _recoveryOwed;
 
@@ -43,8 +44,16 @@ internal sealed class FailureLog
     {
         get
         {
-            long last = Volatile.Read(ref _lastConfigurationErrorLog);
-            return last != 0 && _time.GetElapsedTime(last) < ConfigurationErrorLogInterval;
+            return IsRecent(Volatile.Read(ref _lastConfigurationErrorLog)) || IsRecent(Volatile.Read(ref _lastCredentialsErrorLog));
+        }
+    }
+
+    /// <summary>A password handed out by a credentials provider: masked from now on wherever a client message repeats it.</summary>
+    public void MaskAlso(string? password)
+    {
+        if (!string.IsNullOrEmpty(password))
+        {
+            _password = password;
         }
     }
 
@@ -69,10 +78,28 @@ internal sealed class FailureLog
     /// <summary>A failure described by the library itself (no client text in it).</summary>
     public void RecordDescription(FailureReason reason, string description) => Set(reason, $"{reason}: {description}");
 
+    /// <summary>
+    /// The credentials provider failed (<paramref name="description"/> says how, in the library's words and the
+    /// provider's redacted message): one Error per few minutes, whether or not a connection still works.
+    /// </summary>
+    public void RecordCredentialsFailure(string description)
+    {
+        Set(FailureReason.Credentials, $"{FailureReason.Credentials}: {description}");
+        LogCredentialsProblemRarely();
+    }
+
     /// <summary>A breaker went from closed to open: one Warning a minute at most, or the configuration Error.</summary>
     public void OnUnavailable()
     {
         var reason = LastReason;
+        if (reason == FailureReason.Credentials)
+        {
+            // Its Error was logged when the provider failed; the breaker opening says nothing more.
+            Volatile.Write(ref _recoveryOwed, 1);
+            LogCredentialsProblemRarely();
+            return;
+        }
+
         if (FailureClassifier.IsConfigurationProblem(reason))
         {
             Volatile.Write(ref _recoveryOwed, 1);
@@ -112,6 +139,16 @@ internal sealed class FailureLog
             Log.ConfigurationProblem(_logger, reason.ToString(), _endpoint, _lastError);
         }
     }
+
+    private void LogCredentialsProblemRarely()
+    {
+        if (TryClaim(ref _lastCredentialsErrorLog, ConfigurationErrorLogInterval))
+        {
+            Log.CredentialsProviderFailed(_logger, _endpoint, _lastError);
+        }
+    }
+
+    private bool IsRecent(long last) => last != 0 && _time.GetElapsedTime(last) < ConfigurationErrorLogInterval;
 
     private bool TryClaim(ref long lastAt, TimeSpan interval) => LogThrottle.TryClaim(_time, ref lastAt, interval);
 }

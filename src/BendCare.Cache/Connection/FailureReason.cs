@@ -12,4 +12,7 @@ internal enum FailureReason
     Disconnected,
     Permission,
     Server,
+
+    /// <summary>The credentials provider threw, returned nothing or did not answer in time.</summary>
+    Credentials,
 }

@@ -5,14 +5,17 @@ namespace BendCare.Cache.Connection;
 /// <summary>Builds the StackExchange.Redis configuration from the options, and a printable, password-free description.</summary>
 internal static class RedisConfigurationFactory
 {
-    public static ConfigurationOptions Create(BendCareCacheOptions options)
+    public static ConfigurationOptions Create(BendCareCacheOptions options) => Create(options, new RedisCredentials(options.Username, options.Password));
+
+    /// <summary>The configuration for one multiplexer, authenticating with <paramref name="credentials"/>.</summary>
+    public static ConfigurationOptions Create(BendCareCacheOptions options, RedisCredentials credentials)
     {
         var config = new ConfigurationOptions
         {
             // The port is always explicit: with TLS on and no port, the client would pick 6380, ElastiCache listens on 6379.
             EndPoints = { { options.Host!, options.Port } },
-            User = string.IsNullOrEmpty(options.Username) ? null : options.Username,
-            Password = string.IsNullOrEmpty(options.Password) ? null : options.Password,
+            User = credentials.Username,
+            Password = credentials.Password,
             Ssl = options.UseTls,
             SslHost = options.UseTls ? options.Host : null,
             AbortOnConnectFail = false,
@@ -49,6 +52,27 @@ internal static class RedisConfigurationFactory
     }
 
     /// <summary>host:port, TLS and user, never the password.</summary>
-    public static string Describe(BendCareCacheOptions options) =>
-        $"{options.Host}:{options.Port} (tls={(options.UseTls ? "on" : "off")}, user={(string.IsNullOrEmpty(options.Username) ? "default" : options.Username)}, password={(string.IsNullOrEmpty(options.Password) ? "none" : "****")})";
+    public static string Describe(BendCareCacheOptions options) => Describe(options, rotatingCredentials: false);
+
+    /// <summary>host:port, TLS and user (or that a provider supplies the credentials), never the password.</summary>
+    public static string Describe(BendCareCacheOptions options, bool rotatingCredentials) =>
+        $"{options.Host}:{options.Port} (tls={(options.UseTls ? "on" : "off")}, " + (rotatingCredentials
+            ? "credentials from the credentials provider)"
+            : $"user={(string.IsNullOrEmpty(options.Username) ? "default" : options.Username)}, password={(string.IsNullOrEmpty(options.Password) ? "none" : "****")})");
+
+    /// <summary>The endpoints of a multiplexer the application supplied (its configuration string could hold a password).</summary>
+    public static string Describe(IConnectionMultiplexer multiplexer)
+    {
+        string endpoints;
+        try
+        {
+            endpoints = string.Join(",", multiplexer.GetEndPoints(configuredOnly: true).Select(static e => EndPointCollection.ToString(e)));
+        }
+        catch (Exception ex) when (ex is RedisException or InvalidOperationException or NotSupportedException or ObjectDisposedException)
+        {
+            endpoints = "unknown endpoint";
+        }
+
+        return $"{endpoints} (connection supplied by the application)";
+    }
 }

@@ -19,8 +19,13 @@ internal sealed partial class RedisConnection
             return;
         }
 
-        _failures.RecordConnectionFailure(FailureClassifier.Classify(e.FailureType, e.Exception), e.FailureType, e.Exception);
+        var reason = FailureClassifier.Classify(e.FailureType, e.Exception);
+        _failures.RecordConnectionFailure(reason, e.FailureType, e.Exception);
         breaker.Trip();
+        if (reason == FailureReason.Auth)
+        {
+            OnCredentialsRejected();
+        }
     }
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)

@@ -99,7 +99,12 @@ internal sealed partial class RedisConnection
         else
         {
             _metrics.RedisError(cacheType);
-            _failures.Record(FailureClassifier.Classify(exception), exception, route);
+            var reason = FailureClassifier.Classify(exception);
+            _failures.Record(reason, exception, route);
+            if (reason == FailureReason.Auth)
+            {
+                OnCredentialsRejected();
+            }
         }
 
         breaker.OnFailure();

@@ -10,8 +10,11 @@ namespace BendCare.Cache.Connection;
 /// </summary>
 internal sealed partial class RedisConnection
 {
+    private static readonly TimeSpan NotReplacedWarningInterval = TimeSpan.FromMinutes(5);
+
     private long _lastTopologyRefresh;
     private int _refreshingTopology;
+    private long _lastNotReplacedWarning;
 
     private void OnTick()
     {
@@ -21,6 +24,9 @@ internal sealed partial class RedisConnection
         }
 
         MaybeReplaceMultiplexer();
+        MaybeRenewForCredentials();
+        MaybeRenewByAge();
+        MaybeRefreshCredentials();
         var multiplexer = _multiplexer;
         if (multiplexer is null || !multiplexer.IsConnected)
         {
@@ -111,12 +117,23 @@ internal sealed partial class RedisConnection
     /// after failovers and half-dead sockets). When the connection has been in trouble for
     /// <see cref="BendCareCacheOptions.ReconnectAfter"/> — a breaker not closed, or flapping without ever staying closed
     /// for <see cref="TroubleClock.StablePeriod"/> — build a fresh one, at most once per
-    /// <see cref="BendCareCacheOptions.MinReconnectInterval"/>.
+    /// <see cref="BendCareCacheOptions.MinReconnectInterval"/>. The application's own multiplexer is never replaced: a
+    /// Warning says so instead.
     /// </summary>
     private void MaybeReplaceMultiplexer()
     {
         if (_multiplexer is null || _trouble.InTroubleFor() is not { } inTrouble || inTrouble < _options.ReconnectAfter)
         {
+            return;
+        }
+
+        if (!_ownsMultiplexer)
+        {
+            if (LogThrottle.TryClaim(_time, ref _lastNotReplacedWarning, NotReplacedWarningInterval))
+            {
+                Log.ApplicationConnectionNotReplaced(_logger, Endpoint, inTrouble.TotalSeconds);
+            }
+
             return;
         }
 
@@ -134,7 +151,7 @@ internal sealed partial class RedisConnection
             return;
         }
 
-        if (!StartConnect())
+        if (!StartConnect(ConnectReason.Replace))
         {
             Interlocked.CompareExchange(ref _lastReplacement, last, now);
             return;

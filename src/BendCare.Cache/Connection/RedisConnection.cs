@@ -11,8 +11,12 @@ namespace BendCare.Cache.Connection;
 /// an <see cref="OperationResult{T}"/>: nothing here throws to a request. Split by concern, like
 /// <c>ConnectionMultiplexer.*.cs</c>: <c>.Execution</c> (the request path), <c>.Lifecycle</c> (connect, replace,
 /// dispose), <c>.Events</c> (the client's events), <c>.Recovery</c> (the background tick: probes, forced reconnect,
-/// eviction watch); the jobs with state of their own are classes: <see cref="EndpointBreakers"/>,
-/// <see cref="FailureLog"/>, <see cref="TroubleClock"/>, <see cref="BackgroundWork"/>, <see cref="EvictionWatch"/>.
+/// eviction watch), <c>.Credentials</c> (credentials that rotate: renewing the connection when the server rejects
+/// them, refreshing them on a schedule, replacing a connection by age), <c>.FirstConnect</c>; the jobs with state of
+/// their own are classes: <see cref="EndpointBreakers"/>, <see cref="FailureLog"/>, <see cref="TroubleClock"/>,
+/// <see cref="BackgroundWork"/>, <see cref="EvictionWatch"/>, <see cref="CredentialSource"/>. A multiplexer the
+/// application supplied (<see cref="BendCareCacheOptions.UseConnection(IConnectionMultiplexer)"/>) is used the same
+/// way, but never replaced, closed or disposed.
 /// </summary>
 internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
 {
@@ -28,6 +32,10 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
     private readonly TroubleClock _trouble;
     private readonly BackgroundWork _background;
     private readonly EvictionWatch _evictions;
+    private readonly CredentialSource _credentials;
+
+    /// <summary>False for a multiplexer the application supplied: it is never replaced, closed or disposed here.</summary>
+    private readonly bool _ownsMultiplexer;
     private readonly CancellationTokenSource _disposed = new();
     private readonly object _attachGate = new();
     private readonly TaskCompletionSource _firstConnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -42,6 +50,9 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
     private readonly TimeSpan _slowReply;
     private volatile IConnectionMultiplexer? _multiplexer;
     private volatile IDatabase? _database;
+
+    /// <summary>The configuration the current multiplexer was built with (StackExchange.Redis reads its credentials at each reconnect); null for the application's.</summary>
+    private volatile ConfigurationOptions? _config;
     private int _multiplexersCreated;
 
     internal RedisConnection(
@@ -49,7 +60,9 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
         CacheMetrics metrics,
         ILogger logger,
         TimeProvider time,
-        Func<ConfigurationOptions, TextWriter, Task<IConnectionMultiplexer>>? factory = null)
+        Func<ConfigurationOptions, TextWriter, Task<IConnectionMultiplexer>>? factory = null,
+        Func<CancellationToken, ValueTask<RedisCredentials>>? credentialsProvider = null,
+        IConnectionMultiplexer? applicationMultiplexer = null)
     {
         _options = options;
         _metrics = metrics;
@@ -60,7 +73,11 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
         _timerTimeout = options.OperationTimeout - slack;
         _timerTimeoutTimestampTicks = (long)(_timerTimeout.TotalSeconds * time.TimestampFrequency);
         _slowReply = options.OperationTimeout / 2;
-        Endpoint = options.IsEnabled ? RedisConfigurationFactory.Describe(options) : "disabled";
+        _credentials = new CredentialSource(options, credentialsProvider ?? options.CredentialsProvider, time);
+        _ownsMultiplexer = applicationMultiplexer is null;
+        Endpoint = !options.IsEnabled ? "disabled"
+            : applicationMultiplexer is not null ? RedisConfigurationFactory.Describe(applicationMultiplexer)
+            : RedisConfigurationFactory.Describe(options, _credentials.IsRotating);
         _failures = new FailureLog(logger, time, Endpoint, options.Password);
         _trouble = new TroubleClock(time, options.BreakerStablePeriod);
         _background = new BackgroundWork(logger);
@@ -76,8 +93,17 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
         }
 
         Log.Connecting(_logger, Endpoint);
-        BeginFirstConnect();
-        StartConnect();
+        if (applicationMultiplexer is not null)
+        {
+            // Already connected or connecting on the application's terms: no first-connect wait, nothing to build.
+            Attach(applicationMultiplexer, config: null, connectLog: null);
+        }
+        else
+        {
+            BeginFirstConnect();
+            StartConnect(ConnectReason.First);
+        }
+
         _timer = time.CreateTimer(static state => ((RedisConnection)state!).OnTick(), this, TickInterval, TickInterval);
     }
 

@@ -36,7 +36,8 @@ public sealed class BendCareConnectionCheck
         ArgumentNullException.ThrowIfNull(options);
         var limit = timeout ?? options.ConnectTimeout;
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(limit, TimeSpan.Zero, nameof(timeout));
-        if (!options.IsEnabled)
+        // The check builds its own connection from Host: an application's connection (UseConnection) is not checked.
+        if (string.IsNullOrWhiteSpace(options.Host))
         {
             return new ConnectionCheckResult
             {

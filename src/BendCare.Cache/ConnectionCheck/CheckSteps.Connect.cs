@@ -26,7 +26,10 @@ internal sealed partial class CheckSteps
 
     private async Task<IConnectionMultiplexer> ConnectOnceAsync(TextWriter log, CancellationToken cancellationToken)
     {
-        var config = RedisConfigurationFactory.Create(_options);
+        // Credentials from the options' provider when there is one, as the cache would connect.
+        var config = _options.CredentialsProvider is { } provider
+            ? RedisConfigurationFactory.Create(_options, await provider(cancellationToken).ConfigureAwait(false))
+            : RedisConfigurationFactory.Create(_options);
         int milliseconds = (int)Math.Clamp(_timeout.TotalMilliseconds, 1, int.MaxValue);
         // The cache connects in the background and retries forever; a check connects once and wants the reason.
         config.AbortOnConnectFail = true;
