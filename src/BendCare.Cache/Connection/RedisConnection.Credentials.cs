@@ -83,7 +83,7 @@ internal sealed partial class RedisConnection
 
         Volatile.Write(ref _renewalWanted, 0);
         Volatile.Write(ref _renewalBackoffTicks, Math.Clamp(backoff.Ticks * 2, FirstRenewalBackoff.Ticks, MaxRenewalBackoff.Ticks));
-        Log.ConnectionRenewed(_logger, Endpoint, "the server rejected the credentials; fresh ones are asked from the credentials provider");
+        Log.ConnectionRenewed(_logger, Endpoint, "the server rejected the credentials, so the new one gets fresh ones from the credentials provider");
         _metrics.Reconnect();
     }
 
@@ -110,7 +110,7 @@ internal sealed partial class RedisConnection
             return;
         }
 
-        Log.ConnectionRenewed(_logger, Endpoint, "it reached MaxConnectionAge; the new one is used once connected");
+        Log.ConnectionRenewed(_logger, Endpoint, "the current one reached MaxConnectionAge (the new one, with fresh credentials when a provider is configured, is used once connected)");
     }
 
     /// <summary>Asks the provider again in <paramref name="after"/>, when a refresh interval is configured.</summary>

@@ -12,7 +12,7 @@ internal static partial class Log
     [LoggerMessage(CredentialsProviderFailedId, LogLevel.Error, "Redis cache could not get credentials for {Endpoint} from its credentials provider: requests use the database while no connection works, and the provider is asked again later. Last error: {LastError}")]
     public static partial void CredentialsProviderFailed(ILogger logger, string endpoint, string? lastError);
 
-    [LoggerMessage(ConnectionRenewedId, LogLevel.Information, "Redis cache connection to {Endpoint} is being renewed with fresh credentials from the credentials provider ({Reason})")]
+    [LoggerMessage(ConnectionRenewedId, LogLevel.Information, "Redis cache connection to {Endpoint} is being replaced by a new one: {Reason}")]
     public static partial void ConnectionRenewed(ILogger logger, string endpoint, string reason);
 
     [LoggerMessage(ApplicationConnectionNotReplacedId, LogLevel.Warning, "Redis cache connection to {Endpoint} has failed for {Seconds:F0} s, but it was supplied by the application (UseConnection): the library cannot replace a connection it does not own. Requests use the database until that connection recovers; if it stays broken, the application must replace it")]

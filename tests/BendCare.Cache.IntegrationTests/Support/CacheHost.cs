@@ -34,13 +34,14 @@ public sealed class CacheHost : IAsyncDisposable
 
     public IServiceProvider Services => _services;
 
-    /// <summary>Creates a host pointed at host:port; waits for the first connection unless told not to.</summary>
+    /// <summary>Creates a host pointed at host:port, with extra registrations if given; waits for the first connection unless told not to.</summary>
     public static async Task<CacheHost> StartAsync(
         string host,
         int port,
         string keyPrefix,
         Action<BendCareCacheOptions>? configure = null,
-        bool waitForConnection = true)
+        bool waitForConnection = true,
+        Action<IServiceCollection>? registerServices = null)
     {
         var logs = new CapturedLogs();
         var services = new ServiceCollection();
@@ -56,6 +57,7 @@ public sealed class CacheHost : IAsyncDisposable
             o.OperationTimeout = TimeSpan.FromSeconds(1);
             configure?.Invoke(o);
         });
+        registerServices?.Invoke(services);
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
         var cacheHost = new CacheHost(provider, keyPrefix, logs);
         if (waitForConnection)
@@ -81,6 +83,31 @@ public sealed class CacheHost : IAsyncDisposable
             // Reads are what probe the breaker; a cheap one keeps recovery moving.
             await Cache.GetUserBasicAsync("probe", static _ => ValueTask.FromResult<UserBasicInfo?>(null));
             await Task.Delay(20);
+        }
+    }
+
+    /// <summary>
+    /// Reads one fresh user id until a read is answered from Redis (its loader not called), as a user would notice
+    /// the cache working again; every read must return the loader's value meanwhile. Fails after <paramref name="limit"/>
+    /// (default 20 s), a generous bound for recoveries on a loaded machine.
+    /// </summary>
+    public async Task AssertHitsResumeAsync(TimeSpan? limit = null)
+    {
+        var within = limit ?? TimeSpan.FromSeconds(20);
+        var deadline = DateTime.UtcNow + within;
+        string id = "resume-" + Guid.NewGuid().ToString("N");
+        var loader = new CountingLoader<UserBasicInfo?>(Models.UserBasic(id));
+        while (true)
+        {
+            int before = loader.Calls;
+            Same.Value(Models.UserBasic(id), await Cache.GetUserBasicAsync(id, loader.Load));
+            if (loader.Calls == before)
+            {
+                return;
+            }
+
+            Xunit.Assert.True(DateTime.UtcNow < deadline, $"no cache hit within {within.TotalSeconds:0} s; breaker {Connection.BreakerState}, last error {Connection.LastError}");
+            await Task.Delay(25);
         }
     }
 

@@ -27,6 +27,9 @@ public sealed class AclServerFixture : IAsyncLifetime
     /// <summary>The server's ACL LOG entries for one user, as <c>reason:object(context) xcount</c>.</summary>
     public Task<IReadOnlyList<string>> DenialsForAsync(string user) => AclRules.DenialsForAsync(Admin, user);
 
+    /// <summary>Runs a server command as the admin (e.g. <c>ACL SETUSER</c>, <c>CLIENT KILL USER</c>).</summary>
+    public Task<RedisResult> ExecuteAsync(string command, params object[] args) => Admin.ExecuteAsync(command, args);
+
     /// <summary>An admin connection's database, for setting up foreign values and checking keys.</summary>
     public IDatabase Database => (_admin ?? throw new InvalidOperationException("No admin connection.")).GetDatabase();
 
