@@ -91,23 +91,38 @@ public sealed class CacheHost : IAsyncDisposable
     /// the cache working again; every read must return the loader's value meanwhile. Fails after <paramref name="limit"/>
     /// (default 20 s), a generous bound for recoveries on a loaded machine.
     /// </summary>
-    public async Task AssertHitsResumeAsync(TimeSpan? limit = null)
+    public Task AssertHitsResumeAsync(TimeSpan? limit = null)
     {
-        var within = limit ?? TimeSpan.FromSeconds(20);
-        var deadline = DateTime.UtcNow + within;
         string id = "resume-" + Guid.NewGuid().ToString("N");
-        var loader = new CountingLoader<UserBasicInfo?>(Models.UserBasic(id));
+        return ReadUntilHitAsync(Cache, id, new CountingLoader<UserBasicInfo?>(Models.UserBasic(id)), limit ?? TimeSpan.FromSeconds(20), this);
+    }
+
+    /// <summary>Reads <paramref name="id"/> until a read is a hit; each read meanwhile must return the loader's value.</summary>
+    public static async Task ReadUntilHitAsync(IRbacCache cache, string id, CountingLoader<UserBasicInfo?> loader, TimeSpan limit, CacheHost? host = null)
+    {
+        var deadline = DateTime.UtcNow + limit;
         while (true)
         {
             int before = loader.Calls;
-            Same.Value(Models.UserBasic(id), await Cache.GetUserBasicAsync(id, loader.Load));
+            Same.Value(Models.UserBasic(id), await cache.GetUserBasicAsync(id, loader.Load));
             if (loader.Calls == before)
             {
                 return;
             }
 
-            Xunit.Assert.True(DateTime.UtcNow < deadline, $"no cache hit within {within.TotalSeconds:0} s; breaker {Connection.BreakerState}, last error {Connection.LastError}");
+            Xunit.Assert.True(DateTime.UtcNow < deadline, $"no cache hit for {id} within {limit.TotalSeconds:0} s"
+                + (host is null ? "" : $"; breaker {host.Connection.BreakerState}, last error {host.Connection.LastError}"));
             await Task.Delay(25);
+        }
+    }
+
+    /// <summary>Reads <paramref name="count"/> fresh ids at once, as a user would; each read must return its loader's value and nothing may throw.</summary>
+    public async Task AssertReadsReturnLoaderValuesAsync(string idPrefix, int count = 20)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            string id = $"{idPrefix}-{i}";
+            Same.Value(Models.UserBasic(id), await Cache.GetUserBasicAsync(id, _ => ValueTask.FromResult<UserBasicInfo?>(Models.UserBasic(id))));
         }
     }
 

@@ -133,11 +133,7 @@ public sealed class RotatingCredentialsTests(AclServerFixture acl, ITestOutputHe
         await using var host = await StartAsync(prefix, o => o.CredentialsProvider = provider.GetAsync);
 
         // Called at once, as a user would: the loader answers, nothing throws.
-        for (int i = 0; i < 20; i++)
-        {
-            string id = $"th-{i}";
-            Same.Value(Models.UserBasic(id), await host.Cache.GetUserBasicAsync(id, _ => ValueTask.FromResult<UserBasicInfo?>(Models.UserBasic(id))));
-        }
+        await host.AssertReadsReturnLoaderValuesAsync("th");
 
         await host.AssertHitsResumeAsync(Recovery);
 
@@ -159,11 +155,7 @@ public sealed class RotatingCredentialsTests(AclServerFixture acl, ITestOutputHe
             o.CredentialsTimeout = TimeSpan.FromMilliseconds(500);
         });
 
-        for (int i = 0; i < 20; i++)
-        {
-            string id = $"hg-{i}";
-            Same.Value(Models.UserBasic(id), await host.Cache.GetUserBasicAsync(id, _ => ValueTask.FromResult<UserBasicInfo?>(Models.UserBasic(id))));
-        }
+        await host.AssertReadsReturnLoaderValuesAsync("hg");
 
         await host.AssertHitsResumeAsync(Recovery);
 
@@ -224,25 +216,9 @@ public sealed class RotatingCredentialsTests(AclServerFixture acl, ITestOutputHe
             configure?.Invoke(o);
         }, waitForConnection: false, registerServices: services);
 
-    private static Task ReadUntilHitAsync(CacheHost host, string id, CountingLoader<UserBasicInfo?> loader) => ReadUntilHitAsync(host.Cache, id, loader);
+    private static Task ReadUntilHitAsync(CacheHost host, string id, CountingLoader<UserBasicInfo?> loader) => CacheHost.ReadUntilHitAsync(host.Cache, id, loader, Recovery, host);
 
-    /// <summary>Reads <paramref name="id"/> until a read is answered from Redis; each read meanwhile returns the loader's value.</summary>
-    private static async Task ReadUntilHitAsync(IRbacCache cache, string id, CountingLoader<UserBasicInfo?> loader)
-    {
-        var deadline = DateTime.UtcNow + Recovery;
-        while (true)
-        {
-            int before = loader.Calls;
-            Same.Value(Models.UserBasic(id), await cache.GetUserBasicAsync(id, loader.Load));
-            if (loader.Calls == before)
-            {
-                return;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"no hit for {id} within {Recovery.TotalSeconds:0} s");
-            await Task.Delay(25);
-        }
-    }
+    private static Task ReadUntilHitAsync(IRbacCache cache, string id, CountingLoader<UserBasicInfo?> loader) => CacheHost.ReadUntilHitAsync(cache, id, loader, Recovery);
 
     private static async Task EventuallyAsync(Func<bool> condition, string failure)
     {
