@@ -28,6 +28,24 @@ public class OptionsBindingTests
     }
 
     [Fact]
+    public async Task The_credential_renewal_options_are_bound_from_the_section_as_an_operator_would_set_them()
+    {
+        var configuration = TestServices.Configuration(
+            ("BendCareCache:CredentialsTimeout", "00:00:03"),
+            ("BendCareCache:CredentialsRefreshInterval", "00:10:00"),
+            ("BendCareCache:MaxConnectionAge", "11:00:00"));
+        await using var provider = TestServices.Services(configuration).BuildServiceProvider();
+
+        var options = provider.GetRequiredService<IOptions<BendCareCacheOptions>>().Value;
+
+        Assert.Equal(TimeSpan.FromSeconds(3), options.CredentialsTimeout);
+        Assert.Equal(TimeSpan.FromMinutes(10), options.CredentialsRefreshInterval);
+        Assert.Equal(TimeSpan.FromHours(11), options.MaxConnectionAge);
+        Assert.Null(new BendCareCacheOptions().CredentialsRefreshInterval);
+        Assert.Null(new BendCareCacheOptions().MaxConnectionAge);
+    }
+
+    [Fact]
     public async Task REDIS_variables_and_the_BendCareCache_section_are_bound_through_DI()
     {
         var configuration = TestServices.Configuration(
