@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using BendCare.Cache.Connection;
 using BendCare.Cache.Diagnostics;
+using BendCare.Cache.LocalCache;
 using BendCare.Cache.Serialization;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
@@ -35,6 +36,19 @@ internal sealed partial class CacheAsideEngine
         string key = type.Key(id);
         var observed = ObservedState.Unknown;
 
+        // L1 first, when the type has one; a value read below is installed only if nothing invalidated it meanwhile.
+        var ticket = InstallTicket.None;
+        if (type.Local is { } local)
+        {
+            if (TryLocalHit(type, key, fingerprint, out T? cached))
+            {
+                _metrics.Hit(type.Tag);
+                return cached;
+            }
+
+            ticket = local.Begin(key);
+        }
+
         // Every Redis step before the loader (GET, healing a foreign value, the epoch GET) shares one operation timeout.
         long deadline = _connection.NewDeadline();
 
@@ -47,6 +61,11 @@ internal sealed partial class CacheAsideEngine
                 using var lease = read.Value;
                 if (TryReadHit(type, id, lease, fingerprint, out T? value, out observed))
                 {
+                    if (type.Local is not null)
+                    {
+                        value = InstallLocal(type, key, ticket, value!, fingerprint, lease!.Length);
+                    }
+
                     _metrics.Hit(type.Tag);
                     _metrics.Duration(type.Tag, _time.GetElapsedTime(started));
                     if (_logger.IsEnabled(LogLevel.Debug))

@@ -9,6 +9,9 @@ internal sealed partial class RedisConnection
     private int _connecting;
     private long _lastReplacement;
 
+    /// <summary>Raised when a multiplexer takes over the request path (the first one, or a replacement).</summary>
+    internal event Action<IConnectionMultiplexer>? MultiplexerAttached;
+
     /// <summary>Starts a background connect unless one is running (its last steps may still be finishing); returns whether it started one.</summary>
     private bool StartConnect()
     {
@@ -81,6 +84,7 @@ internal sealed partial class RedisConnection
         }
 
         Volatile.Write(ref _lastReplacement, _time.GetTimestamp());
+        MultiplexerAttached?.Invoke(multiplexer);
 
         if (multiplexer.IsConnected)
         {
