@@ -79,11 +79,15 @@ internal sealed partial class CacheAsideEngine
         if (_bus is { } bus && type.Local is not null)
         {
             bool published = await bus.BroadcastAsync([(type.Name, key)], CancellationToken.None).ConfigureAwait(false);
-            if (!published && outcome == InvalidationOutcome.Applied)
+            if (!published)
             {
-                // Redis took the write but not the message: other instances' L1 may serve the old value until it goes
-                // out (retried in the background), as a remembered write leaves Redis until its replay.
-                outcome = InvalidationOutcome.Remembered;
+                // Redis took the write (or remembered it) but not the message: other instances' L1 may serve the old
+                // value until it goes out (retried in the background), as a remembered write leaves Redis until its replay.
+                _metrics.LocalBroadcastRemembered(type.Name);
+                if (outcome == InvalidationOutcome.Applied)
+                {
+                    outcome = InvalidationOutcome.Remembered;
+                }
             }
         }
 

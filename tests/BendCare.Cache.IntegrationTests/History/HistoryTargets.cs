@@ -52,10 +52,11 @@ public interface IHistoryTarget
 }
 
 /// <summary>The library: its own <see cref="ServiceCollection"/> and provider per instance, built and used at once.</summary>
-public sealed class LibraryHistoryTarget : IHistoryTarget
+/// <param name="localCache">The types each instance keeps in its in-process cache (none by default).</param>
+public sealed class LibraryHistoryTarget(LocalCacheTypes localCache = LocalCacheTypes.None) : IHistoryTarget
 {
     /// <inheritdoc />
-    public string Name => "BendCare.Cache";
+    public string Name => localCache == LocalCacheTypes.None ? "BendCare.Cache" : "BendCare.Cache with L1";
 
     /// <inheritdoc />
     public Task<(IRbacCache Cache, IAsyncDisposable Owner, Task Connected)> CreateAsync(RedisServer server, TcpFaultProxy proxy, string keyPrefix, HistoryTtls ttls)
@@ -81,6 +82,7 @@ public sealed class LibraryHistoryTarget : IHistoryTarget
             // A 2-core CI machine runs three instances and the server: a generous timeout keeps a busy moment from
             // looking like an unreachable server (which the checker would have to excuse).
             o.OperationTimeout = TimeSpan.FromSeconds(1);
+            o.LocalCache.Types = localCache;
         });
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
         var cache = provider.GetRequiredService<IRbacCache>();
