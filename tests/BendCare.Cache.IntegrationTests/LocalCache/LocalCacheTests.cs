@@ -270,7 +270,7 @@ public sealed class LocalCacheTests(LocalCacheServerFixture fixture, ITestOutput
 
     private static int HostStoreCount(CacheHost host) => host.Engine.LocalStores.Sum(static s => s.Count);
 
-    private static ValueTask<T?> Unexpected<T>(CancellationToken cancellationToken) =>
+    internal static ValueTask<T?> Unexpected<T>(CancellationToken cancellationToken) =>
         throw new InvalidOperationException("The loader was called: the value should have come from the cache.");
 
     private static async Task<long> GetCallsAsync(IConnectionMultiplexer admin)
@@ -283,14 +283,18 @@ public sealed class LocalCacheTests(LocalCacheServerFixture fixture, ITestOutput
     /// Reads until a read leaves the server's GET count unchanged: the instance's first reads go to Redis (its L1 starts
     /// unverified and fills from Redis), the user-visible sign that L1 now answers.
     /// </summary>
-    private static async Task UntilServedLocallyAsync<T>(IConnectionMultiplexer admin, Func<ValueTask<T>> read)
+    private static Task UntilServedLocallyAsync<T>(IConnectionMultiplexer admin, Func<ValueTask<T>> read) =>
+        UntilServedLocallyAsync(() => GetCallsAsync(admin), read);
+
+    /// <summary>As above, with the GET calls counted by <paramref name="getCalls"/> (summed over a cluster's primaries).</summary>
+    internal static async Task UntilServedLocallyAsync<T>(Func<Task<long>> getCalls, Func<ValueTask<T>> read)
     {
         var deadline = DateTime.UtcNow + Patience;
         while (true)
         {
-            long before = await GetCallsAsync(admin);
+            long before = await getCalls();
             await read();
-            if (await GetCallsAsync(admin) == before)
+            if (await getCalls() == before)
             {
                 return;
             }
