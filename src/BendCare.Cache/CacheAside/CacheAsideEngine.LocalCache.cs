@@ -34,10 +34,10 @@ internal sealed partial class CacheAsideEngine
         }
     }
 
-    /// <summary>A value from L1, when the type has one and holds a fresh value for the key.</summary>
-    private bool TryLocalHit<T>(CacheType<T> type, string key, byte[]? fingerprint, out T? value)
+    /// <summary>A value from L1, when the type has one and holds a fresh value for the id.</summary>
+    private bool TryLocalHit<T>(CacheType<T> type, string id, byte[]? fingerprint, out T? value)
     {
-        if (type.Local is { } local && local.TryGet(key, fingerprint, out object? cached))
+        if (type.Local is { } local && local.TryGet(id, fingerprint, out object? cached))
         {
             value = (T)cached!;
             _localMetrics?.Hit(type.Tag);
@@ -49,7 +49,7 @@ internal sealed partial class CacheAsideEngine
     }
 
     /// <summary>Installs what a read got from Redis (see <see cref="LocalStore.Install"/>); returns the value to hand out.</summary>
-    private T InstallLocal<T>(CacheType<T> type, string key, in InstallTicket ticket, T value, byte[]? fingerprint, int size)
+    private T InstallLocal<T>(CacheType<T> type, string id, in InstallTicket ticket, T value, byte[]? fingerprint, int size)
     {
         if (type.Local is not { } local)
         {
@@ -63,22 +63,22 @@ internal sealed partial class CacheAsideEngine
 
         if (type.TtlFor(value, _time.GetUtcNow()) is { } lifetime)
         {
-            local.Install(key, ticket, value!, fingerprint, size, lifetime, type.IsPermanent?.Invoke(value) == true);
+            local.Install(id, ticket, value!, fingerprint, size, lifetime, type.IsPermanent?.Invoke(value) == true);
         }
 
         return value;
     }
 
     /// <summary>
-    /// After a write reached Redis (or was remembered): drops the key here and on every instance's L1, waiting for their
+    /// After a write reached Redis (or was remembered): drops the id here and on every instance's L1, waiting for their
     /// acknowledgements (bounded). Nothing to do for a type without L1.
     /// </summary>
-    private async ValueTask<InvalidationOutcome> ThenBroadcastAsync<T>(CacheType<T> type, string? key, ValueTask<InvalidationOutcome> write)
+    private async ValueTask<InvalidationOutcome> ThenBroadcastAsync<T>(CacheType<T> type, string? id, ValueTask<InvalidationOutcome> write)
     {
         var outcome = await write.ConfigureAwait(false);
         if (_bus is { } bus && type.Local is not null)
         {
-            bool published = await bus.BroadcastAsync([(type.Name, key)], CancellationToken.None).ConfigureAwait(false);
+            bool published = await bus.BroadcastAsync([(type.Name, id)], CancellationToken.None).ConfigureAwait(false);
             if (!published)
             {
                 // Redis took the write (or remembered it) but not the message: other instances' L1 may serve the old
@@ -94,6 +94,9 @@ internal sealed partial class CacheAsideEngine
         return outcome;
     }
 
-    private ValueTask<InvalidationOutcome> WithBroadcast<T>(CacheType<T> type, string? key, ValueTask<InvalidationOutcome> write) =>
-        _bus is not null && type.Local is not null ? ThenBroadcastAsync(type, key, write) : write;
+    /// <param name="type">The cache type.</param>
+    /// <param name="id">The id to drop everywhere; <see langword="null"/> for every value of the type.</param>
+    /// <param name="write">The Redis-side write.</param>
+    private ValueTask<InvalidationOutcome> WithBroadcast<T>(CacheType<T> type, string? id, ValueTask<InvalidationOutcome> write) =>
+        _bus is not null && type.Local is not null ? ThenBroadcastAsync(type, id, write) : write;
 }

@@ -33,21 +33,23 @@ internal sealed partial class CacheAsideEngine
     {
         cancellationToken.ThrowIfCancellationRequested();
         long started = _time.GetTimestamp();
-        string key = type.Key(id);
-        var observed = ObservedState.Unknown;
 
-        // L1 first, when the type has one; a value read below is installed only if nothing invalidated it meanwhile.
+        // L1 first, when the type has one (by id: a hit builds no key); a value read below is installed only if nothing
+        // invalidated it meanwhile.
         var ticket = InstallTicket.None;
         if (type.Local is { } local)
         {
-            if (TryLocalHit(type, key, fingerprint, out T? cached))
+            if (TryLocalHit(type, id, fingerprint, out T? cached))
             {
                 _metrics.Hit(type.Tag);
                 return cached;
             }
 
-            ticket = local.Begin(key);
+            ticket = local.Begin(id);
         }
+
+        string key = type.Key(id);
+        var observed = ObservedState.Unknown;
 
         // Every Redis step before the loader (GET, healing a foreign value, the epoch GET) shares one operation timeout.
         long deadline = _connection.NewDeadline();
@@ -63,7 +65,7 @@ internal sealed partial class CacheAsideEngine
                 {
                     if (type.Local is not null)
                     {
-                        value = InstallLocal(type, key, ticket, value!, fingerprint, lease!.Length);
+                        value = InstallLocal(type, id, ticket, value!, fingerprint, lease!.Length);
                     }
 
                     _metrics.Hit(type.Tag);

@@ -18,18 +18,18 @@ internal enum BusMessageKind
 
 /// <summary>
 /// One message, as newline-separated text: kind, sender, number, then (for invalidations) pairs of cache type and key,
-/// an empty key meaning the whole type. Ids never contain control characters (the public edge rejects them), so a
+/// an empty id meaning the whole type (ids, not keys: the channel is one key prefix's). Ids never contain control characters (the public edge rejects them), so a
 /// newline can't occur inside a field.
 /// </summary>
-internal readonly record struct BusMessage(BusMessageKind Kind, string Sender, long Number, IReadOnlyList<(string Type, string? Key)> Targets)
+internal readonly record struct BusMessage(BusMessageKind Kind, string Sender, long Number, IReadOnlyList<(string Type, string? Id)> Targets)
 {
-    private static readonly (string Type, string? Key)[] NoTargets = [];
+    private static readonly (string Type, string? Id)[] NoTargets = [];
 
     public static BusMessage Heartbeat(string sender, long number) => new(BusMessageKind.Heartbeat, sender, number, NoTargets);
 
     public static BusMessage Ack(string sender, long number) => new(BusMessageKind.Ack, sender, number, NoTargets);
 
-    public static BusMessage Invalidation(string sender, long number, IReadOnlyList<(string Type, string? Key)> targets) =>
+    public static BusMessage Invalidation(string sender, long number, IReadOnlyList<(string Type, string? Id)> targets) =>
         new(BusMessageKind.Invalidation, sender, number, targets);
 
     public string Encode()
@@ -38,9 +38,9 @@ internal readonly record struct BusMessage(BusMessageKind Kind, string Sender, l
         text.Append(Kind switch { BusMessageKind.Heartbeat => 'H', BusMessageKind.Invalidation => 'I', _ => 'A' })
             .Append('\n').Append(Sender)
             .Append('\n').Append(Number.ToString(CultureInfo.InvariantCulture));
-        foreach (var (type, key) in Targets)
+        foreach (var (type, id) in Targets)
         {
-            text.Append('\n').Append(type).Append('\n').Append(key);
+            text.Append('\n').Append(type).Append('\n').Append(id);
         }
 
         return text.ToString();

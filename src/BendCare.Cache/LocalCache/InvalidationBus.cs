@@ -26,7 +26,7 @@ internal sealed class InvalidationBus : IAsyncDisposable
     private readonly LocalCacheMetrics _metrics;
     private readonly Dictionary<string, LocalStore> _stores = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<long, PendingBroadcast> _pending = new();
-    private readonly ConcurrentQueue<(string Type, string? Key)> _unsent = new();
+    private readonly ConcurrentQueue<(string Type, string? Id)> _unsent = new();
     private readonly long[] _sentAt = new long[SentRing];
     private readonly string _busName;
     private readonly string _ackPrefix;
@@ -93,7 +93,7 @@ internal sealed class InvalidationBus : IAsyncDisposable
     /// window after the channel's reply). Returns false when the message could not be published: it is then retried in
     /// the background, and the caller reports its write as not yet applied everywhere.
     /// </summary>
-    public async ValueTask<bool> BroadcastAsync(IReadOnlyList<(string Type, string? Key)> targets, CancellationToken cancellationToken)
+    public async ValueTask<bool> BroadcastAsync(IReadOnlyList<(string Type, string? Id)> targets, CancellationToken cancellationToken)
     {
         Apply(targets);
         long number = Interlocked.Increment(ref _broadcasts);
@@ -153,25 +153,25 @@ internal sealed class InvalidationBus : IAsyncDisposable
     private static RedisChannel ChannelFor(IConnectionMultiplexer? multiplexer, string name) =>
         IsCluster(multiplexer) ? RedisChannel.Sharded(name) : RedisChannel.Literal(name);
 
-    private void Apply(IReadOnlyList<(string Type, string? Key)> targets)
+    private void Apply(IReadOnlyList<(string Type, string? Id)> targets)
     {
-        foreach (var (type, key) in targets)
+        foreach (var (type, id) in targets)
         {
             if (_stores.TryGetValue(type, out var store))
             {
-                if (key is null)
+                if (id is null)
                 {
                     store.Flush();
                 }
                 else
                 {
-                    store.Invalidate(key);
+                    store.Invalidate(id);
                 }
             }
         }
     }
 
-    private void Remember(IReadOnlyList<(string Type, string? Key)> targets)
+    private void Remember(IReadOnlyList<(string Type, string? Id)> targets)
     {
         foreach (var target in targets)
         {

@@ -5,8 +5,8 @@ namespace BendCare.Cache.LocalCache;
 /// <summary>
 /// One cache type's in-process entries. Bounded by entries and bytes (CLOCK eviction: an entry read since the hand
 /// last passed gets a second chance). An entry is served only while it is provably fresh: installed in the current
-/// verification generation and flush generation, with no invalidation of its key since the read that produced it
-/// began (a stamp per key stripe), and within its lifetime. Permanent entries (a "blacklisted" answer) skip the
+/// verification generation and flush generation, with no invalidation of its id since the read that produced it
+/// began (a stamp per id stripe), and within its lifetime. Permanent entries (a "blacklisted" answer) skip the
 /// verification and flush checks: nothing can make them untrue.
 /// </summary>
 internal sealed class LocalStore
@@ -47,9 +47,9 @@ internal sealed class LocalStore
     /// Taken before the read that may install a value: what must not have moved by the time it installs. A read that
     /// starts unverified gets <see cref="InstallTicket.None"/>.
     /// </summary>
-    public InstallTicket Begin(string key)
+    public InstallTicket Begin(string id)
     {
-        int stripe = StripeOf(key);
+        int stripe = StripeOf(id);
         int stamp = Volatile.Read(ref _stripes[stripe]);
         long flush = Volatile.Read(ref _flushGeneration);
         return _verification.CurrentIfVerified() is { } generation
@@ -58,9 +58,9 @@ internal sealed class LocalStore
     }
 
     /// <summary>The served value, when fresh; never allocates.</summary>
-    public bool TryGet(string key, byte[]? fingerprint, out object? value)
+    public bool TryGet(string id, byte[]? fingerprint, out object? value)
     {
-        if (_entries.TryGetValue(key, out var entry) && IsServable(entry) && FingerprintMatches(entry, fingerprint))
+        if (_entries.TryGetValue(id, out var entry) && IsServable(entry) && FingerprintMatches(entry, fingerprint))
         {
             if (entry.Accessed == 0)
             {
@@ -80,14 +80,14 @@ internal sealed class LocalStore
     /// stamps, so an invalidation that lands even a moment after this check still hides it (every read re-checks them).
     /// A permanent value needs no ticket: it is true whatever happened meanwhile.
     /// </summary>
-    public void Install(string key, in InstallTicket ticket, object value, byte[]? fingerprint, int size, TimeSpan lifetime, bool permanent)
+    public void Install(string id, in InstallTicket ticket, object value, byte[]? fingerprint, int size, TimeSpan lifetime, bool permanent)
     {
         if ((!ticket.IsValid && !permanent) || lifetime <= TimeSpan.Zero || size > _maxBytes)
         {
             return;
         }
 
-        var entry = new Entry(key, value, fingerprint, size, _time.GetTimestamp() + (long)(lifetime.TotalSeconds * _time.TimestampFrequency), ticket, permanent);
+        var entry = new Entry(id, value, fingerprint, size, _time.GetTimestamp() + (long)(lifetime.TotalSeconds * _time.TimestampFrequency), ticket, permanent);
         if (!IsServable(entry))
         {
             return;
@@ -95,15 +95,15 @@ internal sealed class LocalStore
 
         while (true)
         {
-            if (_entries.TryGetValue(key, out var previous))
+            if (_entries.TryGetValue(id, out var previous))
             {
-                if (_entries.TryUpdate(key, entry, previous))
+                if (_entries.TryUpdate(id, entry, previous))
                 {
                     Forget(previous);
                     break;
                 }
             }
-            else if (_entries.TryAdd(key, entry))
+            else if (_entries.TryAdd(id, entry))
             {
                 break;
             }
@@ -115,11 +115,11 @@ internal sealed class LocalStore
         EvictWhileOverBounds();
     }
 
-    /// <summary>An invalidation of one key: moves its stripe's stamp (hiding it at once) and drops it.</summary>
-    public void Invalidate(string key)
+    /// <summary>An invalidation of one id: moves its stripe's stamp (hiding it at once) and drops it.</summary>
+    public void Invalidate(string id)
     {
-        Interlocked.Increment(ref _stripes[StripeOf(key)]);
-        if (_entries.TryRemove(key, out var removed))
+        Interlocked.Increment(ref _stripes[StripeOf(id)]);
+        if (_entries.TryRemove(id, out var removed))
         {
             Forget(removed);
         }
@@ -185,7 +185,7 @@ internal sealed class LocalStore
         int budget = (Volatile.Read(ref _count) * 2) + 16;
         while ((Volatile.Read(ref _count) > _maxEntries || Volatile.Read(ref _bytes) > _maxBytes) && budget-- > 0 && _clock.TryDequeue(out var candidate))
         {
-            if (!_entries.TryGetValue(candidate.Key, out var current) || !ReferenceEquals(current, candidate))
+            if (!_entries.TryGetValue(candidate.Id, out var current) || !ReferenceEquals(current, candidate))
             {
                 continue; // replaced or removed already: accounted for then
             }
@@ -197,7 +197,7 @@ internal sealed class LocalStore
                 continue;
             }
 
-            if (_entries.TryRemove(new KeyValuePair<string, Entry>(candidate.Key, candidate)))
+            if (_entries.TryRemove(new KeyValuePair<string, Entry>(candidate.Id, candidate)))
             {
                 Forget(candidate);
             }
@@ -210,11 +210,11 @@ internal sealed class LocalStore
         Interlocked.Add(ref _bytes, -entry.Size);
     }
 
-    private static int StripeOf(string key) => (int)((uint)StringComparer.Ordinal.GetHashCode(key) % StripeCount);
+    private static int StripeOf(string id) => (int)((uint)StringComparer.Ordinal.GetHashCode(id) % StripeCount);
 
-    private sealed class Entry(string key, object value, byte[]? fingerprint, int size, long expiresAt, InstallTicket ticket, bool permanent)
+    private sealed class Entry(string id, object value, byte[]? fingerprint, int size, long expiresAt, InstallTicket ticket, bool permanent)
     {
-        public string Key { get; } = key;
+        public string Id { get; } = id;
 
         public object Value { get; } = value;
 
