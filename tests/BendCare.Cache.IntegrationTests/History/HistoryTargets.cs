@@ -105,3 +105,22 @@ public sealed class NaiveHistoryTarget : IHistoryTarget
         return (new NaiveRbacCache(connection.GetDatabase(), keyPrefix, ttls), connection, Task.CompletedTask);
     }
 }
+
+/// <summary>The library with L1 off, under a peer-style fire-and-forget in-process cache (<see cref="FireAndForgetL1Cache"/>).</summary>
+public sealed class FireAndForgetL1HistoryTarget : IHistoryTarget
+{
+    private readonly LibraryHistoryTarget _library = new();
+
+    /// <inheritdoc />
+    public string Name => "fire-and-forget L1 over BendCare.Cache";
+
+    /// <inheritdoc />
+    public async Task<(IRbacCache Cache, IAsyncDisposable Owner, Task Connected)> CreateAsync(RedisServer server, TcpFaultProxy proxy, string keyPrefix, HistoryTtls ttls)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        ArgumentNullException.ThrowIfNull(proxy);
+        var (inner, owner, connected) = await _library.CreateAsync(server, proxy, keyPrefix, ttls);
+        var cache = await FireAndForgetL1Cache.CreateAsync(inner, owner, server.CreateConfiguration(proxy.EndPoint), keyPrefix);
+        return (cache, cache, connected);
+    }
+}
