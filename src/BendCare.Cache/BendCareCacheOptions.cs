@@ -290,6 +290,11 @@ public sealed class BendCareCacheOptions
     [Range(1, int.MaxValue)]
     public int MaxPendingWriteBacks { get; set; } = 1024;
 
+    /// <summary>The opt-in in-process cache (L1) in front of Redis, with invalidation as strong as the Redis path's.</summary>
+    /// <value>Off by default (<see cref="BendCareLocalCacheOptions.Types"/> is <see cref="LocalCacheTypes.None"/>).</value>
+    [Microsoft.Extensions.Options.ValidateObjectMembers]
+    public BendCareLocalCacheOptions LocalCache { get; set; } = new();
+
 #pragma warning restore IL2026
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Collections.ObjectModel;
 using BendCare.Cache.CacheAside;
 using BendCare.Cache.Diagnostics;
 using BendCare.Cache.Serialization;
@@ -25,6 +26,9 @@ internal sealed class RbacCacheTypes
         UserContext = new CacheType<UserContext>(
             "user_context", prefix + "user_context:", json.UserContext, userContextTtl, (_, _) => userContextTtl, Log.UserContextHit, Log.UserContextMiss)
         {
+            LocalFlag = LocalCacheTypes.UserContext,
+            Freeze = static c => c with { RoleIds = Frozen(c.RoleIds), Permissions = Frozen(c.Permissions), OrganizationIds = Frozen(c.OrganizationIds) },
+
             // Role edits reach user contexts through these sets; see docs/freshness.md.
             Groups = new GroupIndex<UserContext>(
                 prefix + "rbac_epoch", prefix + "role_members:", userContextTtl + userContextTtl + CacheType<UserContext>.MustWinMargin, static c => c.RoleIds, static c => c.UserId)
@@ -35,11 +39,19 @@ internal sealed class RbacCacheTypes
 
         var roleTtl = options.RolePermissionsTtl;
         RolePermissions = new CacheType<RolePermissions>(
-            "role_perms", prefix + "role_perms:", json.RolePermissions, roleTtl, (_, _) => roleTtl, Log.RolePermissionsHit, Log.RolePermissionsMiss);
+            "role_perms", prefix + "role_perms:", json.RolePermissions, roleTtl, (_, _) => roleTtl, Log.RolePermissionsHit, Log.RolePermissionsMiss)
+        {
+            LocalFlag = LocalCacheTypes.RolePermissions,
+            Freeze = static p => p with { Permissions = Frozen(p.Permissions) },
+        };
 
         var basicTtl = options.UserBasicTtl;
         UserBasic = new CacheType<UserBasicInfo>(
-            "user_basic", prefix + "user_basic:", json.UserBasicInfo, basicTtl, (_, _) => basicTtl, Log.UserBasicHit, Log.UserBasicMiss);
+            "user_basic", prefix + "user_basic:", json.UserBasicInfo, basicTtl, (_, _) => basicTtl, Log.UserBasicHit, Log.UserBasicMiss)
+        {
+            // Every member is init-only and immutable: nothing to freeze.
+            LocalFlag = LocalCacheTypes.UserBasic,
+        };
 
         var blacklisted = options.TokenBlacklistedTtl;
         var notBlacklisted = options.TokenNotBlacklistedTtl;
@@ -47,6 +59,8 @@ internal sealed class RbacCacheTypes
             "token_bl", prefix + "token_bl:", json.Boolean, Max(blacklisted, notBlacklisted), (v, _) => v ? blacklisted : notBlacklisted, Log.TokenBlacklistHit, Log.TokenBlacklistMiss)
         {
             RedactIdInLogs = true,
+            LocalFlag = LocalCacheTypes.TokenBlacklist,
+            IsPermanent = static blacklisted => blacklisted,
 
             // A "not blacklisted" answer loaded longer ago than it may live is not written back; so a blacklisting must
             // outlive only that horizon (plus the margin), however soon the token expires. See docs/freshness.md.
@@ -58,6 +72,8 @@ internal sealed class RbacCacheTypes
             "jwt_payload", prefix + "jwt_payload:", json.JwtPayload, jwtTtl, (p, now) => Min(jwtTtl, p.ExpiresAt - now), Log.JwtPayloadHit, Log.JwtPayloadMiss)
         {
             RedactIdInLogs = true,
+            LocalFlag = LocalCacheTypes.JwtPayload,
+            Freeze = static p => p with { Claims = p.Claims as ReadOnlyDictionary<string, string> ?? new ReadOnlyDictionary<string, string>(p.Claims.ToDictionary(StringComparer.Ordinal)) },
         };
     }
 
@@ -70,6 +86,9 @@ internal sealed class RbacCacheTypes
     public CacheType<bool> TokenBlacklist { get; }
 
     public CacheType<JwtPayload> JwtPayload { get; }
+
+    /// <summary>A read-only view no caller can cast back to a mutable list (a copy, so nobody holds the original).</summary>
+    private static ReadOnlyCollection<string> Frozen(IReadOnlyList<string> list) => list as ReadOnlyCollection<string> ?? new ReadOnlyCollection<string>([.. list]);
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 

@@ -33,6 +33,11 @@ public sealed class RedisRbacCache : IRbacCache
         _userBasic = new(engine, types.UserBasic, "userId", "user", static u => u.UserId);
         _tokenBlacklist = new(engine, types.TokenBlacklist, "tokenId", "tokenId", idOf: null);
         _jwtPayload = new(engine, types.JwtPayload, "tokenId", "payload", static p => p.TokenId);
+        engine.UseLocalCache(types.UserContext);
+        engine.UseLocalCache(types.RolePermissions);
+        engine.UseLocalCache(types.UserBasic);
+        engine.UseLocalCache(types.TokenBlacklist);
+        engine.UseLocalCache(types.JwtPayload);
     }
 
     internal CacheAsideEngine Engine => _engine;

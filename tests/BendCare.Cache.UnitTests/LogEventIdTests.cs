@@ -46,6 +46,7 @@ public class LogEventIdTests
         [nameof(Log.InvalidationDroppedId)] = 3010,
         [nameof(Log.InvalidationsLostAtDisposalId)] = 3011,
         [nameof(Log.BookkeepingKeyHealedId)] = 3012,
+        [nameof(Log.LocalCacheSilentReceiversId)] = 4001,
     };
 
     [Fact]

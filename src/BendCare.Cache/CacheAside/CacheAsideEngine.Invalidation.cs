@@ -13,7 +13,7 @@ internal sealed partial class CacheAsideEngine
     /// <param name="id">The validated id.</param>
     /// <param name="cancellationToken">Ends the caller's wait only: the write is applied or remembered regardless.</param>
     public ValueTask InvalidateAsync<T>(CacheType<T> type, string id, CancellationToken cancellationToken) =>
-        WaitAsync(InvalidateCoreAsync(type, id), cancellationToken);
+        WaitAsync(WithBroadcast(type, id, InvalidateCoreAsync(type, id)), cancellationToken);
 
     /// <summary>Invalidates many keys at once: one single-key command each, all in flight together (pipelined).</summary>
     public ValueTask InvalidateManyAsync<T>(CacheType<T> type, IReadOnlyList<string> ids, CancellationToken cancellationToken)
@@ -21,7 +21,7 @@ internal sealed partial class CacheAsideEngine
         var writes = new Task<InvalidationOutcome>[ids.Count];
         for (int i = 0; i < ids.Count; i++)
         {
-            writes[i] = InvalidateCoreAsync(type, ids[i]).AsTask();
+            writes[i] = WithBroadcast(type, ids[i], InvalidateCoreAsync(type, ids[i])).AsTask();
         }
 
         return WaitAsync(new ValueTask(Task.WhenAll(writes)), cancellationToken);
@@ -35,7 +35,8 @@ internal sealed partial class CacheAsideEngine
     {
         var groups = type.Groups ?? throw new InvalidOperationException($"{type.Name} values do not belong to groups.");
         ForgetFlights<T>();
-        return WaitAsync(ApplyOrRememberAsync(new GroupInvalidation<T>(type, groups, groupId, logId)), cancellationToken);
+        // Every value of the type leaves every L1: which ones held the group is known only to Redis.
+        return WaitAsync(WithBroadcast(type, null, ApplyOrRememberAsync(new GroupInvalidation<T>(type, groups, groupId, logId))), cancellationToken);
     }
 
     /// <summary>
@@ -44,7 +45,7 @@ internal sealed partial class CacheAsideEngine
     /// instead of the value: replaying a value later could overwrite something newer.
     /// </summary>
     public ValueTask SetAsync<T>(CacheType<T> type, string id, T value, byte[]? fingerprint, CancellationToken cancellationToken) =>
-        WaitAsync(SetCoreAsync(type, id, value, fingerprint), cancellationToken);
+        WaitAsync(WithBroadcast(type, id, SetCoreAsync(type, id, value, fingerprint)), cancellationToken);
 
     /// <summary>
     /// Writes a value that must win over everything in flight and must survive an outage (a blacklisting): applied
@@ -60,7 +61,7 @@ internal sealed partial class CacheAsideEngine
         }
 
         var bytes = Envelope.WriteValue(value, type.TypeInfo, fingerprint: default);
-        return WaitAsync(ApplyOrRememberAsync(new ValueWrite(key, bytes, _time.GetUtcNow() + lifetime, type.Name, type.LogId(id))), cancellationToken);
+        return WaitAsync(WithBroadcast(type, id, ApplyOrRememberAsync(new ValueWrite(key, bytes, _time.GetUtcNow() + lifetime, type.Name, type.LogId(id)))), cancellationToken);
     }
 
     private ValueTask<InvalidationOutcome> InvalidateCoreAsync<T>(CacheType<T> type, string id, long deadline = 0)

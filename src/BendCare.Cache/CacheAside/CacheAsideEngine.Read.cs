@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using BendCare.Cache.Connection;
 using BendCare.Cache.Diagnostics;
+using BendCare.Cache.LocalCache;
 using BendCare.Cache.Serialization;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
@@ -32,6 +33,21 @@ internal sealed partial class CacheAsideEngine
     {
         cancellationToken.ThrowIfCancellationRequested();
         long started = _time.GetTimestamp();
+
+        // L1 first, when the type has one (by id: a hit builds no key); a value read below is installed only if nothing
+        // invalidated it meanwhile.
+        var ticket = InstallTicket.None;
+        if (type.Local is { } local)
+        {
+            if (TryLocalHit(type, id, fingerprint, out T? cached))
+            {
+                _metrics.Hit(type.Tag);
+                return cached;
+            }
+
+            ticket = local.Begin(id);
+        }
+
         string key = type.Key(id);
         var observed = ObservedState.Unknown;
 
@@ -47,6 +63,11 @@ internal sealed partial class CacheAsideEngine
                 using var lease = read.Value;
                 if (TryReadHit(type, id, lease, fingerprint, out T? value, out observed))
                 {
+                    if (type.Local is not null)
+                    {
+                        value = InstallLocal(type, id, ticket, value!, fingerprint, lease!.Length);
+                    }
+
                     _metrics.Hit(type.Tag);
                     _metrics.Duration(type.Tag, _time.GetElapsedTime(started));
                     if (_logger.IsEnabled(LogLevel.Debug))

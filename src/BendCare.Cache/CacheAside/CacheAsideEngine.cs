@@ -36,6 +36,7 @@ internal sealed partial class CacheAsideEngine : IAsyncDisposable, IDisposable
         _remembered = new RememberedWrites(options.MaxPendingInvalidations, logger, time);
         metrics.ObserveRememberedInvalidations(() => _remembered.Count);
         connection.RegisterBackgroundWork(ct => _remembered.ReplayAsync(connection, ct));
+        StartLocalCache(options);
     }
 
     /// <summary>Invalidations remembered for replay (tests and the health check read it).</summary>
@@ -95,6 +96,7 @@ internal sealed partial class CacheAsideEngine : IAsyncDisposable, IDisposable
 
     private void ReportLost()
     {
+        _bus?.DisposeAsync().AsTask().GetAwaiter().GetResult(); // completes synchronously: unsubscribes fire-and-forget
         int lost = _remembered.Clear();
         if (lost > 0)
         {

@@ -74,6 +74,21 @@ internal sealed class CacheType<T>
     /// <summary>The shortest life of a tombstone or blacklisting: the horizon plus <see cref="MustWinMargin"/>. See docs/freshness.md.</summary>
     public TimeSpan MustWinLifetime => WriteBackHorizon + MustWinMargin;
 
+    /// <summary>The flag that enables the in-process cache (L1) for this type.</summary>
+    public LocalCacheTypes LocalFlag { get; init; }
+
+    /// <summary>
+    /// Makes a value safe to hand to many callers at once (read-only collections), when the in-process cache keeps it.
+    /// Applied to the value installed AND to the one returned, so no caller holds a mutable view of a shared value.
+    /// </summary>
+    public Func<T, T>? Freeze { get; init; }
+
+    /// <summary>Whether a value can never become untrue (a "blacklisted" answer), so L1 keeps it even while unverified.</summary>
+    public Func<T, bool>? IsPermanent { get; init; }
+
+    /// <summary>This instance's in-process store of the type, when L1 is enabled for it; set once at start.</summary>
+    internal LocalCache.LocalStore? Local { get; set; }
+
     /// <summary>When set, values of this type belong to groups (a user context to its roles) and are invalidated with them.</summary>
     public GroupIndex<T>? Groups { get; init; }
 

@@ -51,6 +51,13 @@ internal sealed class BendCareCacheOptionsValidator : IValidateOptions<BendCareC
             ValidateApplicationConnection(builder, options);
         }
 
+        if (options.LocalCache is { } local && local.HeartbeatInterval > local.VerificationWindow / 3)
+        {
+            builder.AddError(
+                $"must be at most a third of {nameof(BendCareLocalCacheOptions.VerificationWindow)} ({local.VerificationWindow}); got {local.HeartbeatInterval}.",
+                nameof(BendCareCacheOptions.LocalCache) + "." + nameof(BendCareLocalCacheOptions.HeartbeatInterval));
+        }
+
         return builder.Build();
     }
 

@@ -12,6 +12,9 @@ internal sealed partial class RedisConnection
     private int _connecting;
     private long _lastReplacement;
 
+    /// <summary>Raised when a multiplexer takes over the request path (the first one, or a replacement).</summary>
+    internal event Action<IConnectionMultiplexer>? MultiplexerAttached;
+
     /// <summary>Why a multiplexer is being built.</summary>
     private enum ConnectReason
     {
@@ -161,6 +164,7 @@ internal sealed partial class RedisConnection
         long now = _time.GetTimestamp();
         Volatile.Write(ref _lastReplacement, now);
         Volatile.Write(ref _attachedAt, now);
+        MultiplexerAttached?.Invoke(multiplexer);
 
         if (multiplexer.IsConnected)
         {

@@ -76,6 +76,13 @@ internal sealed class CacheMetrics : IDisposable
         }
     }
 
+    /// <summary>
+    /// A write Redis took whose message to the other instances' in-process caches could not be published yet (it is
+    /// retried): counted as remembered with <c>stage=l1</c>, besides its Redis outcome.
+    /// </summary>
+    public void LocalBroadcastRemembered(string cacheType) =>
+        _invalidations.Add(1, new KeyValuePair<string, object?>("cache.type", cacheType), new KeyValuePair<string, object?>("outcome", "remembered"), new KeyValuePair<string, object?>("stage", "l1"));
+
     private static string OutcomeTag(CacheAside.InvalidationOutcome outcome) => outcome switch
     {
         CacheAside.InvalidationOutcome.Applied => "applied",

@@ -68,6 +68,23 @@ public sealed class FaultInjector(RedisServer server, IReadOnlyList<TcpFaultProx
                     }
 
                     break;
+
+                case OperationKind.SubscriptionKill:
+                    await admin.ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
+                    break;
+
+                case OperationKind.PubSubOverflow:
+                    await admin.ExecuteAsync("CONFIG", "SET", "client-output-buffer-limit", "pubsub 64 64 0");
+                    try
+                    {
+                        await Task.Delay(TimeSpan.FromMilliseconds(operation.DurationMs));
+                    }
+                    finally
+                    {
+                        await admin.ExecuteAsync("CONFIG", "SET", "client-output-buffer-limit", "pubsub 33554432 8388608 60");
+                    }
+
+                    break;
             }
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or InvalidOperationException)

@@ -53,6 +53,49 @@ public sealed class HistoryCheckerTests(ITestOutputHelper output) : IAsyncLifeti
     }
 
     [Fact]
+    public async Task Randomized_histories_with_every_type_in_l1_keep_every_invariant()
+    {
+        // Half the seeds of the run above (CI time), with subscription kills and messages lost to a full output buffer.
+        var (seeds, duration) = Settings(defaultSeeds: DefaultSeeds / 2);
+        output.WriteLine($"history checker with L1: seeds {string.Join(',', seeds)}, {duration.TotalSeconds} s each, server {_server}");
+        var all = LocalCacheTypes.UserContext | LocalCacheTypes.RolePermissions | LocalCacheTypes.UserBasic | LocalCacheTypes.TokenBlacklist | LocalCacheTypes.JwtPayload;
+        var failed = new List<HistoryRunReport>();
+        foreach (int seed in seeds)
+        {
+            var options = new HistoryRunOptions { Seed = seed, Duration = duration, Kills = _server.CanRestart, LocalCache = true };
+            var report = await HistoryRunner.RunAsync(options, _server, new LibraryHistoryTarget(all));
+            output.WriteLine(report.Summary());
+            if (report.Violations.Count > 0)
+            {
+                failed.Add(report);
+            }
+        }
+
+        Assert.True(
+            failed.Count == 0,
+            $"Invariants broken with L1 on seed(s) {string.Join(", ", failed.Select(f => f.Seed))} (replay one with BENDCARE_HISTORY_SEED=<seed>):{Environment.NewLine}"
+            + string.Join(Environment.NewLine, failed.Select(f => f.Summary(maxViolations: 1))));
+    }
+
+    [Fact]
+    public async Task The_checker_catches_a_fire_and_forget_l1()
+    {
+        // No faults: what is caught is the in-memory layer's own race (a read begun before an invalidation installs its
+        // value after the backplane message was handled, or a read elsewhere before the message arrives).
+        int[] seeds = [1, 2];
+        int freshness = 0;
+        foreach (int seed in seeds)
+        {
+            var options = new HistoryRunOptions { Seed = seed, Duration = TimeSpan.FromSeconds(2), Faults = false, CheckQuiescence = false };
+            var report = await HistoryRunner.RunAsync(options, _server, new FireAndForgetL1HistoryTarget());
+            output.WriteLine(report.Summary(maxViolations: 1));
+            freshness += report.Violations.Count(v => v.Invariant.StartsWith("1 ", StringComparison.Ordinal) || v.Invariant.StartsWith("2 ", StringComparison.Ordinal));
+        }
+
+        Assert.True(freshness > 0, "The checker did not catch a fire-and-forget in-process cache serving stale values.");
+    }
+
+    [Fact]
     public async Task The_checker_catches_a_naive_get_load_set_cache()
     {
         // Fixed seeds, no faults: the naive cache fails on its own races (a slow load writes back after a DEL), so
@@ -71,7 +114,7 @@ public sealed class HistoryCheckerTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.True(freshness > 0, "The checker did not catch the naive GET-load-SET cache serving stale values.");
     }
 
-    private static (int[] Seeds, TimeSpan Duration) Settings()
+    private static (int[] Seeds, TimeSpan Duration) Settings(int defaultSeeds = DefaultSeeds)
     {
         double seconds = double.TryParse(Environment.GetEnvironmentVariable("BENDCARE_HISTORY_SECONDS"), NumberStyles.Float, CultureInfo.InvariantCulture, out double s) && s > 0 ? s : DefaultSeconds;
         if (int.TryParse(Environment.GetEnvironmentVariable("BENDCARE_HISTORY_SEED"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int single))
@@ -79,7 +122,7 @@ public sealed class HistoryCheckerTests(ITestOutputHelper output) : IAsyncLifeti
             return ([single], TimeSpan.FromSeconds(seconds));
         }
 
-        int count = int.TryParse(Environment.GetEnvironmentVariable("BENDCARE_HISTORY_SEEDS"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : DefaultSeeds;
+        int count = int.TryParse(Environment.GetEnvironmentVariable("BENDCARE_HISTORY_SEEDS"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : defaultSeeds;
         return ([.. Enumerable.Range(1, count)], TimeSpan.FromSeconds(seconds));
     }
 }

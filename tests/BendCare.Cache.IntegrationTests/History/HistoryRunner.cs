@@ -19,6 +19,9 @@ public sealed record HistoryRunReport
     /// <summary>Getter calls made.</summary>
     public required int Reads { get; init; }
 
+    /// <summary>Reads answered from an in-process cache (0 without L1).</summary>
+    public long LocalHits { get; init; }
+
     /// <summary>Model writes with their invalidation/blacklisting call.</summary>
     public required int Writes { get; init; }
 
@@ -35,7 +38,7 @@ public sealed record HistoryRunReport
     public string Summary(int maxViolations = 3)
     {
         var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"seed {Seed} [{Target}]: {Reads} reads, {Writes} writes; faults: {Join(Faults)}")
+        text.Append(CultureInfo.InvariantCulture, $"seed {Seed} [{Target}]: {Reads} reads ({LocalHits} from L1), {Writes} writes; faults: {Join(Faults)}")
             .AppendLine()
             .Append(CultureInfo.InvariantCulture, $"  checks: {Join(Checks)}")
             .AppendLine()
@@ -69,6 +72,8 @@ public static class HistoryRunner
         ArgumentNullException.ThrowIfNull(server);
         ArgumentNullException.ThrowIfNull(target);
         ttls ??= new HistoryTtls();
+        OutcomeListener.Start();
+        long localHitsBefore = OutcomeListener.LocalHits;
         var (universe, schedule) = HistorySchedule.Create(options);
         string prefix = $"h{options.Seed.ToString(CultureInfo.InvariantCulture)}-{Guid.NewGuid():N}:";
         var model = new HistoryModel(universe, DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds()));
@@ -162,6 +167,7 @@ public static class HistoryRunner
                 Seed = options.Seed,
                 Target = target.Name,
                 Reads = recorder.Reads.Count,
+                LocalHits = OutcomeListener.LocalHits - localHitsBefore,
                 Writes = recorder.Writes.Count,
                 Faults = recorder.Faults.GroupBy(f => f.Operation.Kind == OperationKind.ProxyFault ? f.Operation.FaultMode.ToString() : f.Operation.Kind.ToString())
                     .ToDictionary(g => g.Key, g => g.Count()),
@@ -315,7 +321,12 @@ internal static class OutcomeListener
     private static readonly object Gate = new();
     private static MeterListener? _listener;
 
+    private static long _localHits;
+
     public static AsyncLocal<WriteRecord?> Current { get; } = new();
+
+    /// <summary>Reads answered from an in-process cache, by every instance in this process since it started.</summary>
+    public static long LocalHits => Interlocked.Read(ref _localHits);
 
     public static void Start()
     {
@@ -330,14 +341,20 @@ internal static class OutcomeListener
             {
                 InstrumentPublished = static (instrument, listener) =>
                 {
-                    if (instrument.Meter.Name == "BendCare.Cache" && instrument.Name == "bendcare.cache.invalidations")
+                    if (instrument.Meter.Name == "BendCare.Cache" && instrument.Name is "bendcare.cache.invalidations" or "bendcare.cache.local.hits")
                     {
                         listener.EnableMeasurementEvents(instrument);
                     }
                 },
             };
-            _listener.SetMeasurementEventCallback<long>(static (_, _, tags, _) =>
+            _listener.SetMeasurementEventCallback<long>(static (instrument, _, tags, _) =>
             {
+                if (instrument.Name == "bendcare.cache.local.hits")
+                {
+                    Interlocked.Increment(ref _localHits);
+                    return;
+                }
+
                 if (Current.Value is not { } record)
                 {
                     return;

@@ -32,6 +32,15 @@ public enum OperationKind
 
     /// <summary><c>role_members:{role}</c> ← a string or a list (DEL first, so it works whatever type the library uses).</summary>
     CorruptRoleUsers,
+
+    /// <summary><c>CLIENT KILL TYPE pubsub</c>: every instance's subscription is dropped (only with the in-process cache on).</summary>
+    SubscriptionKill,
+
+    /// <summary>
+    /// The server's pub/sub output buffer limit shrinks to a few dozen bytes for a while: it drops the subscribers it cannot
+    /// keep up with, so messages are lost (only with the in-process cache on).
+    /// </summary>
+    PubSubOverflow,
 }
 
 /// <summary>Which model write a <see cref="OperationKind.Write"/> is.</summary>
@@ -122,6 +131,12 @@ public sealed record HistoryRunOptions
 
     /// <summary>Whether kills may be scheduled (false for a server that cannot be restarted).</summary>
     public bool Kills { get; init; } = true;
+
+    /// <summary>
+    /// Whether the instances keep an in-process cache (L1) of every type; adds subscription faults (kills, messages lost
+    /// to a full output buffer) to the schedule, after the others, so a seed's schedule without L1 is unchanged.
+    /// </summary>
+    public bool LocalCache { get; init; }
 
     /// <summary>Whether to check, after the run, that <c>rbac_epoch</c> stops moving (the library's bookkeeping).</summary>
     public bool CheckQuiescence { get; init; } = true;
@@ -242,6 +257,10 @@ public static class HistorySchedule
         if (options.Faults)
         {
             AddFaults(random, options, universe, ops, ref seq);
+            if (options.LocalCache)
+            {
+                AddSubscriptionFaults(random, options, ops, ref seq);
+            }
         }
 #pragma warning restore CA5394
 
@@ -313,6 +332,18 @@ public static class HistorySchedule
                 Garbage = garbage,
                 AsList = random.NextDouble() < 0.5,
             });
+        }
+    }
+
+    private static void AddSubscriptionFaults(Random random, HistoryRunOptions options, List<ScheduledOperation> ops, ref int seq)
+    {
+        double duration = options.Duration.TotalMilliseconds;
+        for (double at = 100 + Gap(random, 600); at < duration - 300; at += Gap(random, 700))
+        {
+            var kind = Pick(random, [(OperationKind.SubscriptionKill, 60), (OperationKind.PubSubOverflow, 40)]);
+            double length = 50 + (random.NextDouble() * 250);
+            ops.Add(new ScheduledOperation { Seq = seq++, AtMs = at, Kind = kind, DurationMs = length });
+            at += length;
         }
     }
 

@@ -52,10 +52,11 @@ public interface IHistoryTarget
 }
 
 /// <summary>The library: its own <see cref="ServiceCollection"/> and provider per instance, built and used at once.</summary>
-public sealed class LibraryHistoryTarget : IHistoryTarget
+/// <param name="localCache">The types each instance keeps in its in-process cache (none by default).</param>
+public sealed class LibraryHistoryTarget(LocalCacheTypes localCache = LocalCacheTypes.None) : IHistoryTarget
 {
     /// <inheritdoc />
-    public string Name => "BendCare.Cache";
+    public string Name => localCache == LocalCacheTypes.None ? "BendCare.Cache" : "BendCare.Cache with L1";
 
     /// <inheritdoc />
     public Task<(IRbacCache Cache, IAsyncDisposable Owner, Task Connected)> CreateAsync(RedisServer server, TcpFaultProxy proxy, string keyPrefix, HistoryTtls ttls)
@@ -81,6 +82,7 @@ public sealed class LibraryHistoryTarget : IHistoryTarget
             // A 2-core CI machine runs three instances and the server: a generous timeout keeps a busy moment from
             // looking like an unreachable server (which the checker would have to excuse).
             o.OperationTimeout = TimeSpan.FromSeconds(1);
+            o.LocalCache.Types = localCache;
         });
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
         var cache = provider.GetRequiredService<IRbacCache>();
@@ -101,5 +103,24 @@ public sealed class NaiveHistoryTarget : IHistoryTarget
         ArgumentNullException.ThrowIfNull(proxy);
         var connection = await ConnectionMultiplexer.ConnectAsync(server.CreateConfiguration(proxy.EndPoint));
         return (new NaiveRbacCache(connection.GetDatabase(), keyPrefix, ttls), connection, Task.CompletedTask);
+    }
+}
+
+/// <summary>The library with L1 off, under a peer-style fire-and-forget in-process cache (<see cref="FireAndForgetL1Cache"/>).</summary>
+public sealed class FireAndForgetL1HistoryTarget : IHistoryTarget
+{
+    private readonly LibraryHistoryTarget _library = new();
+
+    /// <inheritdoc />
+    public string Name => "fire-and-forget L1 over BendCare.Cache";
+
+    /// <inheritdoc />
+    public async Task<(IRbacCache Cache, IAsyncDisposable Owner, Task Connected)> CreateAsync(RedisServer server, TcpFaultProxy proxy, string keyPrefix, HistoryTtls ttls)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        ArgumentNullException.ThrowIfNull(proxy);
+        var (inner, owner, connected) = await _library.CreateAsync(server, proxy, keyPrefix, ttls);
+        var cache = await FireAndForgetL1Cache.CreateAsync(inner, owner, server.CreateConfiguration(proxy.EndPoint), keyPrefix);
+        return (cache, cache, connected);
     }
 }

@@ -431,7 +431,7 @@ public sealed class InvariantChecker
             bool relevant = op.Kind switch
             {
                 OperationKind.ProxyFault => instances.Contains(op.Instance),
-                OperationKind.ServerKill or OperationKind.CorruptEpoch => true,
+                OperationKind.ServerKill or OperationKind.CorruptEpoch or OperationKind.SubscriptionKill or OperationKind.PubSubOverflow => true,
                 OperationKind.CorruptValue => key is null || op.Key == key,
                 _ => key is null || roles.Contains(op.Key.Id, StringComparer.Ordinal) || (key.Value.Kind == EntityKind.UserContext),
             };
@@ -505,6 +505,8 @@ public sealed class InvariantChecker
         OperationKind.ServerKill => "server killed (-9) and restarted",
         OperationKind.CorruptValue => $"SET {op.Key} <{op.Garbage.Length} random bytes>",
         OperationKind.CorruptEpoch => "SET rbac_epoch not-a-number",
+        OperationKind.SubscriptionKill => "CLIENT KILL TYPE pubsub (every subscription dropped)",
+        OperationKind.PubSubOverflow => $"pub/sub output buffer limit 64 bytes for {op.DurationMs:0} ms (subscribers dropped, messages lost)",
         _ => $"role_members:{op.Key.Id} replaced by a {(op.AsList ? "list" : "string")}",
     };
 

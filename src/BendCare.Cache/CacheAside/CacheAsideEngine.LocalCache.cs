@@ -1,0 +1,102 @@
+using BendCare.Cache.LocalCache;
+
+namespace BendCare.Cache.CacheAside;
+
+/// <summary>The opt-in in-process cache (L1): where reads look first, what they install, and how writes reach every instance's L1.</summary>
+internal sealed partial class CacheAsideEngine
+{
+    private InvalidationBus? _bus;
+    private BendCareLocalCacheOptions? _localOptions;
+    private LocalCacheMetrics? _localMetrics;
+
+    /// <summary>The invalidation channel, when L1 is enabled for any type (tests read it).</summary>
+    internal InvalidationBus? Bus => _bus;
+
+    /// <summary>This instance's in-process stores (tests read their sizes).</summary>
+    internal IEnumerable<LocalStore> LocalStores => _bus?.Stores ?? [];
+
+    /// <summary>Gives <paramref name="type"/> an in-process store when the options enable L1 for it (called once per type at start).</summary>
+    public void UseLocalCache<T>(CacheType<T> type)
+    {
+        if (_bus is { } bus && _localOptions is { } options && type.LocalFlag != LocalCacheTypes.None && options.Types.HasFlag(type.LocalFlag))
+        {
+            type.Local = bus.AddStore(type.Name, options.MaxEntriesPerType, options.MaxBytesPerType);
+        }
+    }
+
+    private void StartLocalCache(BendCareCacheOptions options)
+    {
+        if (options.IsEnabled && options.LocalCache.Types != LocalCacheTypes.None)
+        {
+            _localOptions = options.LocalCache;
+            _localMetrics = new LocalCacheMetrics(_metrics.Meter);
+            _bus = new InvalidationBus(_connection, options, _localMetrics, _logger, _time);
+        }
+    }
+
+    /// <summary>A value from L1, when the type has one and holds a fresh value for the id.</summary>
+    private bool TryLocalHit<T>(CacheType<T> type, string id, byte[]? fingerprint, out T? value)
+    {
+        if (type.Local is { } local && local.TryGet(id, fingerprint, out object? cached))
+        {
+            value = (T)cached!;
+            _localMetrics?.Hit(type.Tag);
+            return true;
+        }
+
+        value = default;
+        return false;
+    }
+
+    /// <summary>Installs what a read got from Redis (see <see cref="LocalStore.Install"/>); returns the value to hand out.</summary>
+    private T InstallLocal<T>(CacheType<T> type, string id, in InstallTicket ticket, T value, byte[]? fingerprint, int size)
+    {
+        if (type.Local is not { } local)
+        {
+            return value;
+        }
+
+        if (type.Freeze is { } freeze)
+        {
+            value = freeze(value);
+        }
+
+        if (type.TtlFor(value, _time.GetUtcNow()) is { } lifetime)
+        {
+            local.Install(id, ticket, value!, fingerprint, size, lifetime, type.IsPermanent?.Invoke(value) == true);
+        }
+
+        return value;
+    }
+
+    /// <summary>
+    /// After a write reached Redis (or was remembered): drops the id here and on every instance's L1, waiting for their
+    /// acknowledgements (bounded). Nothing to do for a type without L1.
+    /// </summary>
+    private async ValueTask<InvalidationOutcome> ThenBroadcastAsync<T>(CacheType<T> type, string? id, ValueTask<InvalidationOutcome> write)
+    {
+        var outcome = await write.ConfigureAwait(false);
+        if (_bus is { } bus && type.Local is not null)
+        {
+            bool published = await bus.BroadcastAsync([(type.Name, id)], CancellationToken.None).ConfigureAwait(false);
+            if (!published)
+            {
+                // Redis took the write (or remembered it) but not the message: other instances' L1 may serve the old
+                // value until it goes out (retried in the background), as a remembered write leaves Redis until its replay.
+                _metrics.LocalBroadcastRemembered(type.Name);
+                if (outcome == InvalidationOutcome.Applied)
+                {
+                    outcome = InvalidationOutcome.Remembered;
+                }
+            }
+        }
+
+        return outcome;
+    }
+
+    /// <param name="type">The cache type.</param>
+    /// <param name="id">The id to drop everywhere; <see langword="null"/> for every value of the type.</param>
+    /// <param name="write">The Redis-side write.</param>
+    private ValueTask<InvalidationOutcome> WithBroadcast<T>(CacheType<T> type, string? id, ValueTask<InvalidationOutcome> write) =>
+        _bus is not null && type.Local is not null ? ThenBroadcastAsync(type, id, write) : write;
+}
