@@ -21,10 +21,12 @@ internal sealed partial class CacheAsideEngine
         var writes = new Task<InvalidationOutcome>[ids.Count];
         for (int i = 0; i < ids.Count; i++)
         {
-            writes[i] = WithBroadcast(type, ids[i], InvalidateCoreAsync(type, ids[i])).AsTask();
+            writes[i] = InvalidateCoreAsync(type, ids[i]).AsTask();
         }
 
-        return WaitAsync(new ValueTask(Task.WhenAll(writes)), cancellationToken);
+        // With L1, one message for them all once Redis has them (not one per id).
+        var all = Task.WhenAll(writes);
+        return WaitAsync(_bus is not null && type.Local is not null ? ThenBroadcastManyAsync(type, ids, all) : new ValueTask(all), cancellationToken);
     }
 
     /// <summary>

@@ -94,6 +94,22 @@ internal sealed partial class CacheAsideEngine
         return outcome;
     }
 
+    /// <summary>After many writes of one type reached Redis: one message that drops them all everywhere.</summary>
+    private async ValueTask ThenBroadcastManyAsync<T>(CacheType<T> type, IReadOnlyList<string> ids, Task writes)
+    {
+        await writes.ConfigureAwait(false);
+        var targets = new (string Type, string? Id)[ids.Count];
+        for (int i = 0; i < ids.Count; i++)
+        {
+            targets[i] = (type.Name, ids[i]);
+        }
+
+        if (!await _bus!.BroadcastAsync(targets, CancellationToken.None).ConfigureAwait(false))
+        {
+            _metrics.LocalBroadcastRemembered(type.Name);
+        }
+    }
+
     /// <param name="type">The cache type.</param>
     /// <param name="id">The id to drop everywhere; <see langword="null"/> for every value of the type.</param>
     /// <param name="write">The Redis-side write.</param>

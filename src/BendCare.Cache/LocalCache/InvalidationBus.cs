@@ -24,7 +24,8 @@ internal sealed class InvalidationBus : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly LocalCacheMetrics _metrics;
-    private readonly Dictionary<string, LocalStore> _stores = new(StringComparer.Ordinal);
+    // Concurrent: the subscription may deliver while the cache types are still being given their stores.
+    private readonly ConcurrentDictionary<string, LocalStore> _stores = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<long, PendingBroadcast> _pending = new();
     private readonly ConcurrentQueue<(string Type, string? Id)> _unsent = new();
     private readonly long[] _sentAt = new long[SentRing];
@@ -84,7 +85,11 @@ internal sealed class InvalidationBus : IAsyncDisposable
     public LocalStore AddStore(string typeName, int maxEntries, long maxBytes)
     {
         var store = new LocalStore(typeName, Verification, _time, maxEntries, maxBytes);
-        _stores.Add(typeName, store);
+        if (!_stores.TryAdd(typeName, store))
+        {
+            throw new InvalidOperationException($"{typeName} has an in-process store already.");
+        }
+
         return store;
     }
 
@@ -192,10 +197,7 @@ internal sealed class InvalidationBus : IAsyncDisposable
             // A new connection: what the old one delivered or missed is unknown from here on.
             _multiplexer = multiplexer;
             multiplexer.ConnectionFailed += OnConnectionFailed;
-            _busQueue?.Unsubscribe(CommandFlags.FireAndForget);
-            _ackQueue?.Unsubscribe(CommandFlags.FireAndForget);
-            _busQueue = null;
-            _ackQueue = null;
+            Unsubscribe();
             Volatile.Write(ref _lastOwnHeartbeat, 0);
         }
 
@@ -204,6 +206,23 @@ internal sealed class InvalidationBus : IAsyncDisposable
     }
 
     private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e) => Verification.Lapse();
+
+    /// <summary>Drops the current subscriptions (their multiplexer may be closing already); under <see cref="_gate"/>.</summary>
+    private void Unsubscribe()
+    {
+        try
+        {
+            _busQueue?.Unsubscribe(CommandFlags.FireAndForget);
+            _ackQueue?.Unsubscribe(CommandFlags.FireAndForget);
+        }
+        catch (Exception ex)
+        {
+            Log.BackgroundOperationFailed(_logger, "unsubscribe from the invalidation channel", ex.GetType().Name);
+        }
+
+        _busQueue = null;
+        _ackQueue = null;
+    }
 
     private async Task SubscribeAsync()
     {
@@ -418,15 +437,7 @@ internal sealed class InvalidationBus : IAsyncDisposable
                 multiplexer.ConnectionFailed -= OnConnectionFailed;
             }
 
-            try
-            {
-                _busQueue?.Unsubscribe(CommandFlags.FireAndForget);
-                _ackQueue?.Unsubscribe(CommandFlags.FireAndForget);
-            }
-            catch (Exception ex)
-            {
-                Log.BackgroundOperationFailed(_logger, "unsubscribe from the invalidation channel", ex.GetType().Name);
-            }
+            Unsubscribe();
         }
 
         Verification.Lapse();

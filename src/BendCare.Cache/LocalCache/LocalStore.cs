@@ -22,6 +22,7 @@ internal sealed class LocalStore
     private readonly long _maxBytes;
     private long _flushGeneration;
     private int _count;
+    private int _queued;
     private long _bytes;
     private int _sweeping;
 
@@ -112,7 +113,9 @@ internal sealed class LocalStore
         Interlocked.Increment(ref _count);
         Interlocked.Add(ref _bytes, size);
         _clock.Enqueue(entry);
+        Interlocked.Increment(ref _queued);
         EvictWhileOverBounds();
+        CompactClock();
     }
 
     /// <summary>An invalidation of one id: moves its stripe's stamp (hiding it at once) and drops it.</summary>
@@ -185,6 +188,7 @@ internal sealed class LocalStore
         int budget = (Volatile.Read(ref _count) * 2) + 16;
         while ((Volatile.Read(ref _count) > _maxEntries || Volatile.Read(ref _bytes) > _maxBytes) && budget-- > 0 && _clock.TryDequeue(out var candidate))
         {
+            Interlocked.Decrement(ref _queued);
             if (!_entries.TryGetValue(candidate.Id, out var current) || !ReferenceEquals(current, candidate))
             {
                 continue; // replaced or removed already: accounted for then
@@ -194,6 +198,7 @@ internal sealed class LocalStore
             {
                 candidate.Accessed = 0;
                 _clock.Enqueue(candidate);
+                Interlocked.Increment(ref _queued);
                 continue;
             }
 
@@ -201,6 +206,25 @@ internal sealed class LocalStore
             {
                 Forget(candidate);
             }
+        }
+    }
+
+    /// <summary>
+    /// Entries replaced or removed stay in the hand's queue until it passes them; re-installs of the same ids under the
+    /// bounds would grow it for ever. When it holds more than twice the live entries, one pass drops the dead ones.
+    /// </summary>
+    private void CompactClock()
+    {
+        int budget = Volatile.Read(ref _queued);
+        while (Volatile.Read(ref _queued) > (2 * Volatile.Read(ref _count)) + 64 && budget-- > 0 && _clock.TryDequeue(out var node))
+        {
+            if (_entries.TryGetValue(node.Id, out var current) && ReferenceEquals(current, node))
+            {
+                _clock.Enqueue(node); // alive: back in line, its second chance untouched
+                continue;
+            }
+
+            Interlocked.Decrement(ref _queued);
         }
     }
 
