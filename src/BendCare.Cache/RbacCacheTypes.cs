@@ -21,10 +21,16 @@ internal sealed class RbacCacheTypes
         string prefix = options.KeyPrefix;
         var json = CacheJsonContext.Default;
 
+        // Spans name user and role ids only when asked to; token ids never (they are credentials' handles).
+        string? userIdAttribute = options.TraceIds ? CacheTracing.UserIdAttribute : null;
+        string? roleIdAttribute = options.TraceIds ? CacheTracing.RoleIdAttribute : null;
+
         var userContextTtl = options.UserContextTtl;
         UserContext = new CacheType<UserContext>(
             "user_context", prefix + "user_context:", json.UserContext, userContextTtl, (_, _) => userContextTtl, Log.UserContextHit, Log.UserContextMiss)
         {
+            TraceIdAttribute = userIdAttribute,
+
             // Role edits reach user contexts through these sets; see docs/freshness.md.
             Groups = new GroupIndex<UserContext>(
                 prefix + "rbac_epoch", prefix + "role_members:", userContextTtl + userContextTtl + CacheType<UserContext>.MustWinMargin, static c => c.RoleIds, static c => c.UserId)
@@ -35,11 +41,17 @@ internal sealed class RbacCacheTypes
 
         var roleTtl = options.RolePermissionsTtl;
         RolePermissions = new CacheType<RolePermissions>(
-            "role_perms", prefix + "role_perms:", json.RolePermissions, roleTtl, (_, _) => roleTtl, Log.RolePermissionsHit, Log.RolePermissionsMiss);
+            "role_perms", prefix + "role_perms:", json.RolePermissions, roleTtl, (_, _) => roleTtl, Log.RolePermissionsHit, Log.RolePermissionsMiss)
+        {
+            TraceIdAttribute = roleIdAttribute,
+        };
 
         var basicTtl = options.UserBasicTtl;
         UserBasic = new CacheType<UserBasicInfo>(
-            "user_basic", prefix + "user_basic:", json.UserBasicInfo, basicTtl, (_, _) => basicTtl, Log.UserBasicHit, Log.UserBasicMiss);
+            "user_basic", prefix + "user_basic:", json.UserBasicInfo, basicTtl, (_, _) => basicTtl, Log.UserBasicHit, Log.UserBasicMiss)
+        {
+            TraceIdAttribute = userIdAttribute,
+        };
 
         var blacklisted = options.TokenBlacklistedTtl;
         var notBlacklisted = options.TokenNotBlacklistedTtl;
