@@ -15,7 +15,8 @@ namespace BendCare.Cache.IntegrationTests.Observability;
 /// <summary>
 /// What a container ships to CloudWatch: the lines of the JSON console formatter (<c>AddJsonConsole()</c>), produced
 /// here by the formatter itself. Dashboards group the hit/miss lines by their message, so the message must not carry
-/// the id; the id is a field of the line's state, and the queries in docs/operations.md name the fields as emitted.
+/// the id; the id is a field of the line's state, and the queries in docs/operations.md and docs/observability.md name
+/// the fields as emitted.
 /// </summary>
 [Collection(SharedRedisFixture.CollectionName)]
 public sealed partial class JsonLogTests(SharedRedisFixture redis, ITestOutputHelper output)
@@ -66,13 +67,15 @@ public sealed partial class JsonLogTests(SharedRedisFixture redis, ITestOutputHe
     }
 
     [Fact]
-    public async Task The_CloudWatch_queries_of_the_runbook_name_fields_and_messages_the_json_lines_have()
+    public async Task The_CloudWatch_queries_of_the_docs_name_fields_and_messages_the_json_lines_have()
     {
         var (lines, _) = await RunEveryTypeAsync();
         var emitted = lines.Select(l => JsonDocument.Parse(l)).Select(d => d.RootElement).ToList();
-        var queries = Queries(File.ReadAllText(Path.Combine(RepositoryRoot(), "docs", "operations.md")));
+        var queries = new[] { "operations.md", "observability.md" }
+            .SelectMany(page => Queries(File.ReadAllText(Path.Combine(RepositoryRoot(), "docs", page))))
+            .ToList();
 
-        Assert.NotEmpty(queries);
+        Assert.True(queries.Count >= 9, $"Expected the queries of both pages, found {queries.Count}.");
         foreach (string query in queries)
         {
             foreach (Match field in FieldReference().Matches(query))
