@@ -75,9 +75,7 @@ internal sealed partial class CacheAsideEngine
             {
                 var mustWin = e.ApplyOrRememberAsync(s.write);
                 var other = e.Traced(TracedOperation.Invalidate, s.alsoInvalidate, s.id, (s.alsoInvalidate, s.id), static (e, s) => e.InvalidateCoreAsync(s.alsoInvalidate, s.id));
-                var outcome = await mustWin.ConfigureAwait(false);
-                await other.ConfigureAwait(false);
-                return outcome;
+                return Worst(await mustWin.ConfigureAwait(false), await other.ConfigureAwait(false));
             }),
             cancellationToken);
     }
