@@ -206,6 +206,14 @@ public sealed class BendCareCacheOptions
     internal Func<IServiceProvider, IConnectionMultiplexer>? ConnectionFactory { get; private set; }
 
     /// <summary>
+    /// Whether spans carry the user id (<c>bendcare.cache.user_id</c>) or role id (<c>bendcare.cache.role_id</c>) of
+    /// the operation, for following one user's requests in a trace store. Token ids (blacklist, JWT payload) are never
+    /// put in a span, whatever this says; keys never are.
+    /// </summary>
+    /// <value>The default is <see langword="false"/> (spans name the cache type only).</value>
+    public bool TraceIds { get; set; }
+
+    /// <summary>
     /// The longest a request waits for one Redis operation before it treats the cache as a miss and calls the loader.
     /// StackExchange.Redis' own timeouts (5 s) are never what a request waits on.
     /// </summary>

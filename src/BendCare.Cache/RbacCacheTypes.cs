@@ -22,12 +22,17 @@ internal sealed class RbacCacheTypes
         string prefix = options.KeyPrefix;
         var json = CacheJsonContext.Default;
 
+        // Spans name user and role ids only when asked to; token ids never (they are credentials' handles).
+        string? userIdAttribute = options.TraceIds ? CacheTracing.UserIdAttribute : null;
+        string? roleIdAttribute = options.TraceIds ? CacheTracing.RoleIdAttribute : null;
+
         var userContextTtl = options.UserContextTtl;
         UserContext = new CacheType<UserContext>(
             "user_context", prefix + "user_context:", json.UserContext, userContextTtl, (_, _) => userContextTtl, Log.UserContextHit, Log.UserContextMiss)
         {
             LocalFlag = LocalCacheTypes.UserContext,
             Freeze = static c => c with { RoleIds = Frozen(c.RoleIds), Permissions = Frozen(c.Permissions), OrganizationIds = Frozen(c.OrganizationIds) },
+            TraceIdAttribute = userIdAttribute,
 
             // Role edits reach user contexts through these sets; see docs/freshness.md.
             Groups = new GroupIndex<UserContext>(
@@ -43,6 +48,7 @@ internal sealed class RbacCacheTypes
         {
             LocalFlag = LocalCacheTypes.RolePermissions,
             Freeze = static p => p with { Permissions = Frozen(p.Permissions) },
+            TraceIdAttribute = roleIdAttribute,
         };
 
         var basicTtl = options.UserBasicTtl;
@@ -51,6 +57,7 @@ internal sealed class RbacCacheTypes
         {
             // Every member is init-only and immutable: nothing to freeze.
             LocalFlag = LocalCacheTypes.UserBasic,
+            TraceIdAttribute = userIdAttribute,
         };
 
         var blacklisted = options.TokenBlacklistedTtl;

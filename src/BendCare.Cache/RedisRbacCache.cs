@@ -1,4 +1,5 @@
 using BendCare.Cache.CacheAside;
+using BendCare.Cache.Diagnostics;
 
 namespace BendCare.Cache;
 
@@ -79,15 +80,12 @@ public sealed class RedisRbacCache : IRbacCache
         _rolePermissions.SetAsync(permissions, cancellationToken);
 
     /// <inheritdoc/>
-    public async ValueTask InvalidateRolePermissionsAsync(string roleId, CancellationToken cancellationToken = default)
+    public ValueTask InvalidateRolePermissionsAsync(string roleId, CancellationToken cancellationToken = default)
     {
         IdValidator.Validate(roleId, nameof(roleId));
 
         // The role's own entry, and every cached user context holding the role (see docs/freshness.md, G2).
-        var role = _engine.InvalidateAsync(_rolePermissions.Type, roleId, cancellationToken);
-        var users = _engine.InvalidateGroupAsync(_userContext.Type, roleId, roleId, cancellationToken);
-        await role.ConfigureAwait(false);
-        await users.ConfigureAwait(false);
+        return _engine.InvalidateWithGroupAsync(_rolePermissions.Type, roleId, _userContext.Type, cancellationToken);
     }
 
     // User basic info.
@@ -119,7 +117,7 @@ public sealed class RedisRbacCache : IRbacCache
         _tokenBlacklist.GetAsync(tokenId, state, loader, cancellationToken);
 
     /// <inheritdoc/>
-    public async ValueTask BlacklistTokenAsync(string tokenId, DateTimeOffset? tokenExpiresAt, CancellationToken cancellationToken = default)
+    public ValueTask BlacklistTokenAsync(string tokenId, DateTimeOffset? tokenExpiresAt, CancellationToken cancellationToken = default)
     {
         IdValidator.Validate(tokenId, nameof(tokenId));
 
@@ -132,10 +130,8 @@ public sealed class RedisRbacCache : IRbacCache
             lifetime = accepted;
         }
 
-        var blacklist = _engine.SetMustWinAsync(_tokenBlacklist.Type, tokenId, true, lifetime, cancellationToken);
-        var payload = _engine.InvalidateAsync(_jwtPayload.Type, tokenId, cancellationToken);
-        await blacklist.ConfigureAwait(false);
-        await payload.ConfigureAwait(false);
+        // A blacklisted token's cached payload goes with it.
+        return _engine.SetMustWinAsync(_tokenBlacklist.Type, tokenId, true, lifetime, TracedOperation.Blacklist, _jwtPayload.Type, cancellationToken);
     }
 
     // Decoded JWT payload.

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 
 namespace BendCare.Cache.CacheAside;
@@ -19,12 +20,13 @@ internal sealed partial class CacheAsideEngine
         private int _waiters = 1;
         private int _followers;
 
-        public Flight(ObservedState observed, long? epoch, byte[]? fingerprint, long started)
+        public Flight(ObservedState observed, long? epoch, byte[]? fingerprint, long started, ActivityContext leaderSpan)
         {
             Observed = observed;
             Epoch = epoch;
             Fingerprint = fingerprint;
             Started = started;
+            LeaderSpan = leaderSpan;
         }
 
         public ObservedState Observed { get; }
@@ -35,6 +37,9 @@ internal sealed partial class CacheAsideEngine
 
         /// <summary>When the leader's call began (before its Redis read): the write-back horizon counts from here.</summary>
         public long Started { get; }
+
+        /// <summary>The span of the caller whose loader runs (default when not traced): followers link to it.</summary>
+        public ActivityContext LeaderSpan { get; }
 
         /// <summary>Passed to the loader: cancelled only once every caller of the flight has given up.</summary>
         public CancellationToken Token => _everyoneGaveUp.Token;

@@ -13,32 +13,32 @@ internal sealed partial class CacheAsideEngine
     /// <param name="id">The validated id.</param>
     /// <param name="cancellationToken">Ends the caller's wait only: the write is applied or remembered regardless.</param>
     public ValueTask InvalidateAsync<T>(CacheType<T> type, string id, CancellationToken cancellationToken) =>
-        WaitAsync(WithBroadcast(type, id, InvalidateCoreAsync(type, id)), cancellationToken);
+        WaitAsync(Traced(TracedOperation.Invalidate, type, id, (type, id), static (e, s) => e.WithBroadcast(s.type, s.id, e.InvalidateCoreAsync(s.type, s.id))), cancellationToken);
 
     /// <summary>Invalidates many keys at once: one single-key command each, all in flight together (pipelined).</summary>
-    public ValueTask InvalidateManyAsync<T>(CacheType<T> type, IReadOnlyList<string> ids, CancellationToken cancellationToken)
-    {
-        var writes = new Task<InvalidationOutcome>[ids.Count];
-        for (int i = 0; i < ids.Count; i++)
-        {
-            writes[i] = InvalidateCoreAsync(type, ids[i]).AsTask();
-        }
-
-        // With L1, one message for them all once Redis has them (not one per id).
-        var all = Task.WhenAll(writes);
-        return WaitAsync(_bus is not null && type.Local is not null ? ThenBroadcastManyAsync(type, ids, all) : new ValueTask(all), cancellationToken);
-    }
+    public ValueTask InvalidateManyAsync<T>(CacheType<T> type, IReadOnlyList<string> ids, CancellationToken cancellationToken) =>
+        WaitAsync(Traced(TracedOperation.InvalidateMany, type, id: null, (type, ids), static (e, s) => e.InvalidateManyCoreAsync(s.type, s.ids), ids.Count), cancellationToken);
 
     /// <summary>
-    /// Invalidates every value belonging to a group: moves the epoch on (loads in flight drop their write-back), then
-    /// tombstones every member the group's set lists. See docs/freshness.md.
+    /// Invalidates <paramref name="owner"/>'s entry for <paramref name="id"/> and every value of <paramref name="members"/>
+    /// in the group of the same id (a role's own entry and every user context holding the role), both in flight together.
+    /// The group's part moves the epoch on (loads in flight drop their write-back), then tombstones every member the
+    /// group's set lists; it has a span of its own, a child of the invalidation's. See docs/freshness.md.
     /// </summary>
-    public ValueTask InvalidateGroupAsync<T>(CacheType<T> type, string groupId, string logId, CancellationToken cancellationToken)
+    public ValueTask InvalidateWithGroupAsync<TOwner, TMember>(CacheType<TOwner> owner, string id, CacheType<TMember> members, CancellationToken cancellationToken)
     {
-        var groups = type.Groups ?? throw new InvalidOperationException($"{type.Name} values do not belong to groups.");
-        ForgetFlights<T>();
-        // Every value of the type leaves every L1: which ones held the group is known only to Redis.
-        return WaitAsync(WithBroadcast(type, null, ApplyOrRememberAsync(new GroupInvalidation<T>(type, groups, groupId, logId))), cancellationToken);
+        var groups = members.Groups ?? throw new InvalidOperationException($"{members.Name} values do not belong to groups.");
+        ForgetFlights<TMember>();
+        return WaitAsync(
+            Traced(TracedOperation.Invalidate, owner, id, (owner, id, members, groups), static async (e, s) =>
+            {
+                var own = e.WithBroadcast(s.owner, s.id, e.InvalidateCoreAsync(s.owner, s.id));
+
+                // Every member value leaves every L1: which ones held the group only Redis knows.
+                var fanOut = e.WithBroadcast(s.members, null, e.FanOutAsync(s.members, s.groups, s.id, s.owner.TraceIdAttribute));
+                return Worst(await own.ConfigureAwait(false), await fanOut.ConfigureAwait(false));
+            }),
+            cancellationToken);
     }
 
     /// <summary>
@@ -47,13 +47,21 @@ internal sealed partial class CacheAsideEngine
     /// instead of the value: replaying a value later could overwrite something newer.
     /// </summary>
     public ValueTask SetAsync<T>(CacheType<T> type, string id, T value, byte[]? fingerprint, CancellationToken cancellationToken) =>
-        WaitAsync(WithBroadcast(type, id, SetCoreAsync(type, id, value, fingerprint)), cancellationToken);
+        WaitAsync(Traced(TracedOperation.Set, type, id, (type, id, value, fingerprint), static (e, s) => e.WithBroadcast(s.type, s.id, e.SetCoreAsync(s.type, s.id, s.value, s.fingerprint))), cancellationToken);
 
     /// <summary>
     /// Writes a value that must win over everything in flight and must survive an outage (a blacklisting): applied
     /// now, or remembered with its absolute expiry and replayed. It lives at least <see cref="CacheType{T}.MustWinLifetime"/>.
+    /// With it, <paramref name="alsoInvalidate"/>'s entry under the same id is invalidated (a blacklisted token's payload).
     /// </summary>
-    public ValueTask SetMustWinAsync<T>(CacheType<T> type, string id, T value, TimeSpan lifetime, CancellationToken cancellationToken)
+    /// <param name="type">The cache type.</param>
+    /// <param name="id">The validated id.</param>
+    /// <param name="value">The value that must win.</param>
+    /// <param name="lifetime">How long it should live; lengthened to <see cref="CacheType{T}.MustWinLifetime"/>.</param>
+    /// <param name="operation">What the write is, for its span's name (<c>blacklist token_bl</c>).</param>
+    /// <param name="alsoInvalidate">The type whose entry under the same id goes too.</param>
+    /// <param name="cancellationToken">Ends the caller's wait only.</param>
+    public ValueTask SetMustWinAsync<T, TOther>(CacheType<T> type, string id, T value, TimeSpan lifetime, TracedOperation operation, CacheType<TOther> alsoInvalidate, CancellationToken cancellationToken)
     {
         string key = type.Key(id);
         ForgetFlight(key);
@@ -63,7 +71,76 @@ internal sealed partial class CacheAsideEngine
         }
 
         var bytes = Envelope.WriteValue(value, type.TypeInfo, fingerprint: default);
-        return WaitAsync(WithBroadcast(type, id, ApplyOrRememberAsync(new ValueWrite(key, bytes, _time.GetUtcNow() + lifetime, type.Name, type.LogId(id)))), cancellationToken);
+        var write = new ValueWrite(key, bytes, _time.GetUtcNow() + lifetime, type.Name, type.LogId(id));
+        return WaitAsync(
+            Traced(operation, type, id, (type, write, alsoInvalidate, id), static async (e, s) =>
+            {
+                var mustWin = e.WithBroadcast(s.type, s.id, e.ApplyOrRememberAsync(s.write));
+                var other = e.Traced(TracedOperation.Invalidate, s.alsoInvalidate, s.id, (s.alsoInvalidate, s.id), static (e, s) => e.WithBroadcast(s.alsoInvalidate, s.id, e.InvalidateCoreAsync(s.alsoInvalidate, s.id)));
+                return Worst(await mustWin.ConfigureAwait(false), await other.ConfigureAwait(false));
+            }),
+            cancellationToken);
+    }
+
+    /// <summary>The worse of two outcomes of one operation's parts: dropped, then remembered, then applied.</summary>
+    private static InvalidationOutcome Worst(InvalidationOutcome a, InvalidationOutcome b) =>
+        a == InvalidationOutcome.Disabled ? b : b == InvalidationOutcome.Disabled ? a : (InvalidationOutcome)Math.Max((int)a, (int)b);
+
+    /// <summary>
+    /// Runs a write under a span named after <paramref name="operation"/> and <paramref name="type"/> that ends when the
+    /// write has been applied, remembered or dropped (not when the caller stops waiting), with its outcome. Untraced,
+    /// it is the write itself.
+    /// </summary>
+    private ValueTask<InvalidationOutcome> Traced<T, TState>(
+        TracedOperation operation,
+        CacheType<T> type,
+        string? id,
+        TState state,
+        Func<CacheAsideEngine, TState, ValueTask<InvalidationOutcome>> write,
+        int? count = null) =>
+        CacheTracing.IsEnabled ? TracedAsync(operation, type, id, state, write, count) : write(this, state);
+
+    private async ValueTask<InvalidationOutcome> TracedAsync<T, TState>(
+        TracedOperation operation,
+        CacheType<T> type,
+        string? id,
+        TState state,
+        Func<CacheAsideEngine, TState, ValueTask<InvalidationOutcome>> write,
+        int? count)
+    {
+        // Started in an async method, so the caller's current activity is back when this returns.
+        using var activity = CacheTracing.Start(type.SpanName(operation), type.Name, id is null ? null : type.TraceIdAttribute, id);
+        var outcome = await write(this, state).ConfigureAwait(false);
+        CacheTracing.Wrote(activity, outcome, count);
+        return outcome;
+    }
+
+    /// <summary>A group invalidation under its own span, with the number of members it found.</summary>
+    private async ValueTask<InvalidationOutcome> FanOutAsync<T>(CacheType<T> type, GroupIndex<T> groups, string groupId, string? groupIdAttribute)
+    {
+        using var activity = CacheTracing.Start(type.SpanName(TracedOperation.FanOut), type.Name, groupIdAttribute, groupId);
+        var fanOut = new GroupInvalidation<T>(type, groups, groupId, groupId);
+        var outcome = await ApplyOrRememberAsync(fanOut).ConfigureAwait(false);
+        CacheTracing.Wrote(activity, outcome, fanOut.MembersFound);
+        return outcome;
+    }
+
+    private async ValueTask<InvalidationOutcome> InvalidateManyCoreAsync<T>(CacheType<T> type, IReadOnlyList<string> ids)
+    {
+        var writes = new Task<InvalidationOutcome>[ids.Count];
+        for (int i = 0; i < ids.Count; i++)
+        {
+            writes[i] = InvalidateCoreAsync(type, ids[i]).AsTask();
+        }
+
+        var outcome = InvalidationOutcome.Disabled;
+        foreach (var one in await Task.WhenAll(writes).ConfigureAwait(false))
+        {
+            outcome = Worst(outcome, one);
+        }
+
+        // With L1, one message for them all once Redis has them (not one per id).
+        return _bus is not null && type.Local is not null ? await BroadcastManyAsync(type, ids, outcome).ConfigureAwait(false) : outcome;
     }
 
     private ValueTask<InvalidationOutcome> InvalidateCoreAsync<T>(CacheType<T> type, string id, long deadline = 0)

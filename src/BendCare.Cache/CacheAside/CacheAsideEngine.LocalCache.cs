@@ -78,16 +78,9 @@ internal sealed partial class CacheAsideEngine
         var outcome = await write.ConfigureAwait(false);
         if (_bus is { } bus && type.Local is not null)
         {
-            bool published = await bus.BroadcastAsync([(type.Name, id)], CancellationToken.None).ConfigureAwait(false);
-            if (!published)
+            if (!await bus.BroadcastAsync([(type.Name, id)], CancellationToken.None).ConfigureAwait(false))
             {
-                // Redis took the write (or remembered it) but not the message: other instances' L1 may serve the old
-                // value until it goes out (retried in the background), as a remembered write leaves Redis until its replay.
-                _metrics.LocalBroadcastRemembered(type.Name);
-                if (outcome == InvalidationOutcome.Applied)
-                {
-                    outcome = InvalidationOutcome.Remembered;
-                }
+                outcome = NotBroadcast(type, outcome);
             }
         }
 
@@ -95,19 +88,25 @@ internal sealed partial class CacheAsideEngine
     }
 
     /// <summary>After many writes of one type reached Redis: one message that drops them all everywhere.</summary>
-    private async ValueTask ThenBroadcastManyAsync<T>(CacheType<T> type, IReadOnlyList<string> ids, Task writes)
+    private async ValueTask<InvalidationOutcome> BroadcastManyAsync<T>(CacheType<T> type, IReadOnlyList<string> ids, InvalidationOutcome outcome)
     {
-        await writes.ConfigureAwait(false);
         var targets = new (string Type, string? Id)[ids.Count];
         for (int i = 0; i < ids.Count; i++)
         {
             targets[i] = (type.Name, ids[i]);
         }
 
-        if (!await _bus!.BroadcastAsync(targets, CancellationToken.None).ConfigureAwait(false))
-        {
-            _metrics.LocalBroadcastRemembered(type.Name);
-        }
+        return await _bus!.BroadcastAsync(targets, CancellationToken.None).ConfigureAwait(false) ? outcome : NotBroadcast(type, outcome);
+    }
+
+    /// <summary>
+    /// Redis took the write (or remembered it) but not the message: other instances' L1 may serve the old value until it
+    /// goes out (retried in the background), as a remembered write leaves Redis until its replay.
+    /// </summary>
+    private InvalidationOutcome NotBroadcast<T>(CacheType<T> type, InvalidationOutcome outcome)
+    {
+        _metrics.LocalBroadcastRemembered(type.Name);
+        return outcome == InvalidationOutcome.Applied ? InvalidationOutcome.Remembered : outcome;
     }
 
     /// <param name="type">The cache type.</param>

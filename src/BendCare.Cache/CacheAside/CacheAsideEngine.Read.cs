@@ -42,6 +42,11 @@ internal sealed partial class CacheAsideEngine
             if (TryLocalHit(type, id, fingerprint, out T? cached))
             {
                 _metrics.Hit(type.Tag);
+                if (CacheTracing.IsEnabled)
+                {
+                    CacheTracing.LocalHit(type.SpanName(TracedOperation.Get), type.Name, type.TraceIdAttribute, id);
+                }
+
                 return cached;
             }
 
@@ -50,6 +55,10 @@ internal sealed partial class CacheAsideEngine
 
         string key = type.Key(id);
         var observed = ObservedState.Unknown;
+        var outcome = ReadOutcome.Skipped;
+
+        // Null (and free) unless someone traces; the loader runs under it, so the caller's database span nests in it.
+        using var activity = CacheTracing.Start(type.SpanName(TracedOperation.Get), type.Name, type.TraceIdAttribute, id);
 
         // Every Redis step before the loader (GET, healing a foreign value, the epoch GET) shares one operation timeout.
         long deadline = _connection.NewDeadline();
@@ -57,7 +66,7 @@ internal sealed partial class CacheAsideEngine
         // While an invalidation of this key waits for replay, Redis may still hold what it was meant to kill: don't read it.
         if (!_remembered.Blocks(key, type.Groups is not null))
         {
-            var read = await _connection.ExecuteAsync(key, static (db, k) => db.StringGetLeaseAsync(k), (RedisKey)key, type.Name, deadline).ConfigureAwait(false);
+            var read = await _connection.ExecuteAsync(key, static (db, k) => db.StringGetLeaseAsync(k), (RedisKey)key, type.Name, deadline, "GET").ConfigureAwait(false);
             if (read.IsOk)
             {
                 using var lease = read.Value;
@@ -70,30 +79,44 @@ internal sealed partial class CacheAsideEngine
 
                     _metrics.Hit(type.Tag);
                     _metrics.Duration(type.Tag, _time.GetElapsedTime(started));
+                    CacheTracing.Read(activity, ReadOutcome.Hit);
                     if (_logger.IsEnabled(LogLevel.Debug))
                     {
                         // Shortening a token id allocates: only when the line is written.
-                        type.HitLog(_logger, type.LogId(id));
+                        type.HitLog.Write(_logger, type.LogId(id));
                     }
 
                     return value;
                 }
+
+                outcome = observed.IsUnreadable ? ReadOutcome.UnreadableHealed : ReadOutcome.Miss;
             }
             else if (read.Status == OperationStatus.DataError)
             {
                 observed = await HealWrongTypeAsync(type, key, id, deadline).ConfigureAwait(false);
+                outcome = ReadOutcome.UnreadableHealed;
+            }
+            else
+            {
+                outcome = CacheTracing.OutcomeOf(read.Status);
             }
         }
 
         _metrics.Miss(type.Tag);
+        CacheTracing.Read(activity, outcome);
         if (_logger.IsEnabled(LogLevel.Debug))
         {
-            type.MissLog(_logger, type.LogId(id));
+            type.MissLog.Write(_logger, type.LogId(id));
         }
 
         try
         {
-            return await LoadAsync(type, key, id, observed, fingerprint, state, loader, started, deadline, cancellationToken).ConfigureAwait(false);
+            return await LoadAsync(type, key, id, observed, fingerprint, state, loader, started, deadline, activity, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (CacheTracing.Failed(activity, ex))
+        {
+            // Never reached: the filter records the loader's exception on the span and lets it pass unchanged.
+            throw;
         }
         finally
         {
@@ -166,7 +189,7 @@ internal sealed partial class CacheAsideEngine
     {
         _metrics.Unreadable(type.Tag);
         Log.WrongTypeEntry(_logger, type.Name, type.LogId(id));
-        var deleted = await _connection.ExecuteAsync(key, static (db, k) => db.ScriptEvaluateAsync(Scripts.DeleteIfNotString, [k]), (RedisKey)key, type.Name, deadline).ConfigureAwait(false);
+        var deleted = await _connection.ExecuteAsync(key, static (db, k) => db.ScriptEvaluateAsync(Scripts.DeleteIfNotString, [k]), (RedisKey)key, type.Name, deadline, "EVAL").ConfigureAwait(false);
 
         // Not deleted: someone wrote a string there meanwhile (an invalidation's tombstone); load without writing back.
         return deleted.IsOk && (long)deleted.Value == 1 ? ObservedState.Absent : ObservedState.Unknown;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using BendCare.Cache.Connection;
 using BendCare.Cache.Diagnostics;
 using StackExchange.Redis;
@@ -20,6 +21,7 @@ internal sealed partial class CacheAsideEngine
         Func<TState, CancellationToken, ValueTask<T?>> loader,
         long started,
         long deadline,
+        Activity? activity,
         CancellationToken cancellationToken)
     {
         long? epoch = null;
@@ -46,15 +48,18 @@ internal sealed partial class CacheAsideEngine
                 && flight.Matches(observed, epoch, fingerprint)
                 && flight.TryJoin())
             {
+                // The loader runs under the leader's span: this one says so and links to it, it does not claim the load.
+                CacheTracing.Loader(activity, shared: true, flight.LeaderSpan);
                 return await flight.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            var mine = new Flight<T>(observed, epoch, fingerprint, started);
+            var mine = new Flight<T>(observed, epoch, fingerprint, started, activity?.Context ?? default);
             if (shareable && !(existing is null ? _flights.TryAdd(key, mine) : _flights.TryUpdate(key, mine, existing)))
             {
                 continue;
             }
 
+            CacheTracing.Loader(activity, shared: false);
             _ = RunFlightAsync(type, key, id, mine, state, loader, shareable);
             return await mine.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -112,7 +117,7 @@ internal sealed partial class CacheAsideEngine
     /// </summary>
     private async ValueTask<long?> ReadEpochAsync<T>(CacheType<T> type, GroupIndex<T> groups, long deadline)
     {
-        var read = await _connection.ExecuteAsync(groups.EpochKey, static (db, k) => db.StringGetAsync(k), (RedisKey)groups.EpochKey, type.Name, deadline).ConfigureAwait(false);
+        var read = await _connection.ExecuteAsync(groups.EpochKey, static (db, k) => db.StringGetAsync(k), (RedisKey)groups.EpochKey, type.Name, deadline, "GET").ConfigureAwait(false);
         if (read.IsOk)
         {
             if (read.Value.IsNull)

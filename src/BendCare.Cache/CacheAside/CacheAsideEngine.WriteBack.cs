@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using BendCare.Cache.Diagnostics;
 using BendCare.Cache.Serialization;
 using StackExchange.Redis;
@@ -26,11 +27,13 @@ internal sealed partial class CacheAsideEngine
     /// </summary>
     private async Task WriteBackAsync<T>(CacheType<T> type, string key, string id, Flight<T> flight, T? value)
     {
+        // A child of the read's span (which may have ended: the caller had its value first).
+        using var activity = CacheTracing.Start(type.SpanName(TracedOperation.WriteBack), type.Name, type.TraceIdAttribute, id);
         try
         {
             if (_remembered.Blocks(key, type.Groups is not null))
             {
-                DropWriteBack(type, id, "invalidations are waiting for replay");
+                DropWriteBack(type, id, "invalidations are waiting for replay", activity);
                 return;
             }
 
@@ -38,19 +41,20 @@ internal sealed partial class CacheAsideEngine
             byte[]? bytes = ttl is not null ? Envelope.WriteValue(value!, type.TypeInfo, flight.Fingerprint) : null;
             if (bytes is null && !flight.Observed.IsUnreadable)
             {
+                CacheTracing.Wrote(activity, InvalidationOutcome.Disabled);
                 return;
             }
 
             if (bytes is not null && type.Groups is { } groups && !await RegisterAndCheckEpochAsync(type, groups, id, value!, flight.Epoch).ConfigureAwait(false))
             {
-                DropWriteBack(type, id, "a group invalidation ran during the load");
+                DropWriteBack(type, id, "a group invalidation ran during the load", activity);
                 return;
             }
 
             // An invalidation may have been remembered (Redis unreachable) while the group registration was awaited.
             if (_remembered.Blocks(key, type.Groups is not null))
             {
-                DropWriteBack(type, id, "invalidations are waiting for replay");
+                DropWriteBack(type, id, "invalidations are waiting for replay", activity);
                 return;
             }
 
@@ -58,7 +62,7 @@ internal sealed partial class CacheAsideEngine
             // compare-and-set sent before it cannot find the key absent again after what it must lose to has expired.
             if (_time.GetElapsedTime(flight.Started) >= type.WriteBackHorizon)
             {
-                DropWriteBack(type, id, "the load took longer than the write-back horizon");
+                DropWriteBack(type, id, "the load took longer than the write-back horizon", activity);
                 return;
             }
 
@@ -74,14 +78,25 @@ internal sealed partial class CacheAsideEngine
                 key,
                 static (db, s) => db.ScriptEvaluateAsync(Scripts.CompareAndSet, [s.key], s.args),
                 (key: (RedisKey)key, args),
-                type.Name).ConfigureAwait(false);
-            if (written.IsOk && (int)written.Value == 0)
+                type.Name,
+                command: "EVAL").ConfigureAwait(false);
+            if (!written.IsOk)
             {
-                DropWriteBack(type, id, "the key changed during the load");
+                // Redis did not take it (the next read loads again): the reason is how the command ended.
+                CacheTracing.Dropped(activity, CacheTracing.Name(CacheTracing.OutcomeOf(written.Status)));
+            }
+            else if ((int)written.Value == 0)
+            {
+                DropWriteBack(type, id, "the key changed during the load", activity);
+            }
+            else
+            {
+                CacheTracing.Wrote(activity, InvalidationOutcome.Applied);
             }
         }
         catch (Exception ex)
         {
+            _ = CacheTracing.Failed(activity, ex);
             Log.BackgroundOperationFailed(_logger, "write-back", ex.GetType().Name);
         }
         finally
@@ -131,7 +146,8 @@ internal sealed partial class CacheAsideEngine
             static (db, s) => db.ScriptEvaluateAsync(Scripts.AddToGroup, [s.setKey], [s.id, s.lifetimeMs]),
             (setKey: (RedisKey)setKey, id: (RedisValue)id, lifetimeMs: (RedisValue)(long)groups.MemberLifetime.TotalMilliseconds),
             type.Name,
-            deadline).ConfigureAwait(false);
+            deadline,
+            "EVAL").ConfigureAwait(false);
         if (added.IsOk && (long)added.Value == 1)
         {
             Log.BookkeepingKeyHealed(_logger, "role member set", groupId);
@@ -140,9 +156,10 @@ internal sealed partial class CacheAsideEngine
         return added.IsOk;
     }
 
-    private void DropWriteBack<T>(CacheType<T> type, string id, string reason)
+    private void DropWriteBack<T>(CacheType<T> type, string id, string reason, Activity? activity = null)
     {
         _metrics.WriteBackDropped(type.Tag);
+        CacheTracing.Dropped(activity, reason);
         Log.WriteBackDropped(_logger, type.Name, type.LogId(id), reason);
     }
 }

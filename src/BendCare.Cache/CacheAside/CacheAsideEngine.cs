@@ -33,7 +33,7 @@ internal sealed partial class CacheAsideEngine : IAsyncDisposable, IDisposable
         _logger = logger;
         _time = time;
         _maxPendingWriteBacks = options.MaxPendingWriteBacks;
-        _remembered = new RememberedWrites(options.MaxPendingInvalidations, logger, time);
+        _remembered = new RememberedWrites(options.MaxPendingInvalidations, logger, time, options.Host, options.Port);
         metrics.ObserveRememberedInvalidations(() => _remembered.Count);
         connection.RegisterBackgroundWork(ct => _remembered.ReplayAsync(connection, ct));
         StartLocalCache(options);

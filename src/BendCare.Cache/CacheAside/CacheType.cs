@@ -1,5 +1,5 @@
 using System.Text.Json.Serialization.Metadata;
-using Microsoft.Extensions.Logging;
+using BendCare.Cache.Diagnostics;
 
 namespace BendCare.Cache.CacheAside;
 
@@ -13,22 +13,23 @@ internal sealed class CacheType<T>
 {
     private readonly string _keyPrefix;
     private readonly TimeSpan? _writeBackHorizon;
+    private readonly string[] _spanNames;
 
     /// <param name="name">Low-cardinality name used as the metrics tag (<c>user_context</c>, ...).</param>
     /// <param name="keyPrefix">The full key prefix, option prefix included (<c>bcos:dev:user_context:</c>).</param>
     /// <param name="typeInfo">Source-generated JSON metadata.</param>
     /// <param name="maxTtl">The longest any value of this type lives; tombstones live this long too.</param>
     /// <param name="ttlFor">The lifetime of one value at a given time, or <see langword="null"/> when it must not be cached.</param>
-    /// <param name="hitLog">Writes the type's "cache hit in Redis" Debug line.</param>
-    /// <param name="missLog">Writes the type's "cache miss in Redis" Debug line.</param>
+    /// <param name="hitLog">The type's "cache hit in Redis" Debug line.</param>
+    /// <param name="missLog">The type's "cache miss in Redis" Debug line.</param>
     public CacheType(
         string name,
         string keyPrefix,
         JsonTypeInfo<T> typeInfo,
         TimeSpan maxTtl,
         Func<T, DateTimeOffset, TimeSpan?> ttlFor,
-        Action<ILogger, string> hitLog,
-        Action<ILogger, string> missLog)
+        CacheResultLog hitLog,
+        CacheResultLog missLog)
     {
         Name = name;
         _keyPrefix = keyPrefix;
@@ -37,7 +38,8 @@ internal sealed class CacheType<T>
         TtlFor = ttlFor;
         HitLog = hitLog;
         MissLog = missLog;
-        Tag = new KeyValuePair<string, object?>("cache.type", name);
+        Tag = new KeyValuePair<string, object?>(CacheTracing.CacheTypeAttribute, name);
+        _spanNames = Enum.GetValues<TracedOperation>().Select(op => SpanNames.Of(op) + " " + name).ToArray();
     }
 
     /// <summary>
@@ -57,9 +59,15 @@ internal sealed class CacheType<T>
 
     public Func<T, DateTimeOffset, TimeSpan?> TtlFor { get; }
 
-    public Action<ILogger, string> HitLog { get; }
+    public CacheResultLog HitLog { get; }
 
-    public Action<ILogger, string> MissLog { get; }
+    public CacheResultLog MissLog { get; }
+
+    /// <summary>
+    /// The span attribute that carries an id of this type (<c>bendcare.cache.user_id</c>, ...), or
+    /// <see langword="null"/>: ids are traced only when <see cref="BendCareCacheOptions.TraceIds"/> is on, and token ids never.
+    /// </summary>
+    public string? TraceIdAttribute { get; init; }
 
     /// <summary>
     /// A load that began longer ago than this is not written back. Every must-win value lives at least
@@ -97,5 +105,8 @@ internal sealed class CacheType<T>
 
     public string Key(string id) => string.Concat(_keyPrefix, id);
 
-    public string LogId(string id) => RedactIdInLogs ? Diagnostics.Redact.Id(id) : id;
+    public string LogId(string id) => RedactIdInLogs ? Redact.Id(id) : id;
+
+    /// <summary>The name of this type's span for <paramref name="operation"/> (<c>get user_context</c>), built once.</summary>
+    public string SpanName(TracedOperation operation) => _spanNames[(int)operation];
 }

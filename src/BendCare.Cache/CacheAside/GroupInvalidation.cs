@@ -18,6 +18,9 @@ internal sealed class GroupInvalidation<T>(CacheType<T> type, GroupIndex<T> grou
 {
     public override bool IsGroupWide => true;
 
+    /// <summary>How many members the group's sets listed (its span's count); <see langword="null"/> until they were read.</summary>
+    public int? MembersFound { get; private set; }
+
     public override async ValueTask<IReadOnlyList<FreshnessWrite>> ApplyAsync(RedisConnection connection, TimeProvider time, ILogger logger, long deadline = 0)
     {
         if (!epochMoved && !await MoveEpochAsync(connection, groups, CacheType, logger, deadline).ConfigureAwait(false))
@@ -30,14 +33,16 @@ internal sealed class GroupInvalidation<T>(CacheType<T> type, GroupIndex<T> grou
             static (db, key) => db.ScriptEvaluateAsync(Scripts.GroupMembers, [key]),
             (RedisKey)Key,
             CacheType,
-            deadline).ConfigureAwait(false);
+            deadline,
+            "EVAL").ConfigureAwait(false);
         var legacy = groups.LegacySetKey(groupId) is { } legacyKey
             ? await connection.ExecuteAsync(
                 legacyKey,
                 static (db, key) => db.ScriptEvaluateAsync(Scripts.LegacyGroupMembers, [key]),
                 (RedisKey)legacyKey,
                 CacheType,
-                deadline).ConfigureAwait(false)
+                deadline,
+                "EVAL").ConfigureAwait(false)
             : new OperationResult<RedisResult>(RedisResult.Create(Array.Empty<RedisValue>()));
         if (!members.IsOk || !legacy.IsOk)
         {
@@ -63,6 +68,7 @@ internal sealed class GroupInvalidation<T>(CacheType<T> type, GroupIndex<T> grou
             ids.Add(id.ToString());
         }
 
+        MembersFound = ids.Count;
         var writes = new List<Task<IReadOnlyList<FreshnessWrite>>>(ids.Count);
         foreach (string id in ids)
         {
@@ -89,7 +95,8 @@ internal sealed class GroupInvalidation<T>(CacheType<T> type, GroupIndex<T> grou
             static (db, s) => db.ScriptEvaluateAsync(Scripts.BumpEpoch, [s.key], [s.fresh]),
             (key: (RedisKey)groups.EpochKey, fresh: (RedisValue)FreshEpoch()),
             cacheType,
-            deadline).ConfigureAwait(false);
+            deadline,
+            "EVAL").ConfigureAwait(false);
         if (bumped.IsOk && (long)bumped.Value == -1)
         {
             Log.BookkeepingKeyHealed(logger, "epoch", groups.EpochKey);

@@ -22,14 +22,23 @@ internal sealed class RememberedWrites
     private readonly int _limit;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly string? _host;
+    private readonly int _port;
     private int _count;
     private int _groupWide;
 
-    public RememberedWrites(int limit, ILogger logger, TimeProvider time)
+    /// <param name="limit">How many writes may be remembered.</param>
+    /// <param name="logger">The library's logger.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="host">The server, for the replay span's <c>server.address</c>.</param>
+    /// <param name="port">The server's port, for the replay span's <c>server.port</c>.</param>
+    public RememberedWrites(int limit, ILogger logger, TimeProvider time, string? host = null, int port = 0)
     {
         _limit = limit;
         _logger = logger;
         _time = time;
+        _host = host;
+        _port = port;
     }
 
     /// <summary>One volatile read: cheap enough for every request.</summary>
@@ -51,6 +60,7 @@ internal sealed class RememberedWrites
     /// <summary>
     /// Replays the writes that are due, a batch at a time (the writes of a batch are pipelined). What Redis does not
     /// take stays remembered with a longer back-off; a write of several steps is replaced by the steps still owed.
+    /// A replay that sends anything has a root span of its own: it serves no request.
     /// </summary>
     public async Task ReplayAsync(RedisConnection connection, CancellationToken cancellationToken, bool ignoreBackOff = false)
     {
@@ -59,6 +69,26 @@ internal sealed class RememberedWrites
             return;
         }
 
+        if (!CacheTracing.IsEnabled || !AnyDue(ignoreBackOff))
+        {
+            await ReplayDueAsync(connection, ignoreBackOff, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        using var activity = CacheTracing.StartReplay(_host, _port);
+        int replayed = await ReplayDueAsync(connection, ignoreBackOff, cancellationToken).ConfigureAwait(false);
+        CacheTracing.Replayed(activity, replayed, anyLeft: !IsEmpty);
+    }
+
+    private bool AnyDue(bool ignoreBackOff)
+    {
+        long now = _time.GetTimestamp();
+        return _writes.Any(w => ignoreBackOff || w.Value.NextAttemptAt <= now);
+    }
+
+    /// <summary>Replays what is due and returns how many writes went through (wholly or in part).</summary>
+    private async Task<int> ReplayDueAsync(RedisConnection connection, bool ignoreBackOff, CancellationToken cancellationToken)
+    {
         int replayed = 0;
         long now = _time.GetTimestamp();
         var batch = new List<FreshnessWrite>(ReplayBatch);
@@ -122,6 +152,8 @@ internal sealed class RememberedWrites
         {
             Log.InvalidationsReplayed(_logger, replayed);
         }
+
+        return replayed;
     }
 
     /// <summary>Drops everything (the cache is disposed) and returns how many writes were lost.</summary>

@@ -15,7 +15,8 @@ internal sealed class TombstoneWrite(string key, TimeSpan ttl, string cacheType,
             static (db, s) => db.StringSetAsync(s.Key, Envelope.NewTombstone(), s.ttl),
             (Key: (RedisKey)Key, ttl),
             CacheType,
-            deadline).ConfigureAwait(false);
+            deadline,
+            "SET").ConfigureAwait(false);
         return result.IsOk ? Nothing : [this];
     }
 }

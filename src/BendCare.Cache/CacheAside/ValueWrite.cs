@@ -21,7 +21,8 @@ internal sealed class ValueWrite(string key, byte[] value, DateTimeOffset expire
             static (db, s) => db.StringSetAsync(s.Key, s.value, s.left),
             (Key: (RedisKey)Key, value, left),
             CacheType,
-            deadline).ConfigureAwait(false);
+            deadline,
+            "SET").ConfigureAwait(false);
         return result.IsOk ? Nothing : [this];
     }
 }

@@ -9,8 +9,11 @@ internal enum OperationStatus
     /// <summary>Not attempted: the cache is disabled, not connected yet, or the breaker is open.</summary>
     Skipped,
 
-    /// <summary>Redis failed, refused or did not answer within the operation timeout.</summary>
+    /// <summary>Redis failed or refused.</summary>
     Failed,
+
+    /// <summary>Redis did not answer within the operation timeout (counted like <see cref="Failed"/>; told apart for tracing).</summary>
+    TimedOut,
 
     /// <summary>Not attempted: the request's earlier Redis steps used up its operation timeout.</summary>
     OutOfTime,

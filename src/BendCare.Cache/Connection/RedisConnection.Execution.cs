@@ -18,8 +18,9 @@ internal sealed partial class RedisConnection
     /// A <see cref="NewDeadline"/> shared by every step of one request's Redis phase, so the whole phase waits at most
     /// one operation timeout; 0 = a fresh deadline for this operation alone.
     /// </param>
+    /// <param name="command">The Redis command's name for its client span (<c>GET</c>, <c>EVAL</c>, ...); no span without it.</param>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<OperationResult<T>> ExecuteAsync<TState, T>(RedisKey route, Func<IDatabase, TState, Task<T>> operation, TState state, string cacheType, long deadline = 0)
+    public async ValueTask<OperationResult<T>> ExecuteAsync<TState, T>(RedisKey route, Func<IDatabase, TState, Task<T>> operation, TState state, string cacheType, long deadline = 0, string? command = null)
     {
         var database = _database;
         if (database is null && (database = await FirstDatabaseAsync().ConfigureAwait(false)) is null)
@@ -47,6 +48,8 @@ internal sealed partial class RedisConnection
             }
         }
 
+        // Only a command actually sent gets a span (null, and free, when nobody traces Redis commands).
+        using var span = Diagnostics.CacheTracing.StartCommand(command);
         Task<T>? task = null;
         try
         {
@@ -69,7 +72,9 @@ internal sealed partial class RedisConnection
         {
             // A data error is Redis answering, but a slow answer on the request path proves no health either.
             bool slow = deadline != 0 && _time.GetElapsedTime(sent) >= _slowReply;
-            return new OperationResult<T>(OnOperationFailed(breaker, task, ex, cacheType, route, slow));
+            var status = OnOperationFailed(breaker, task, ex, cacheType, route, slow);
+            Diagnostics.CacheTracing.CommandFailed(span, status, ex);
+            return new OperationResult<T>(status);
         }
     }
 
@@ -89,10 +94,11 @@ internal sealed partial class RedisConnection
             return OperationStatus.DataError;
         }
 
-        if (task is not null && !task.IsCompleted)
+        bool timedOut = task is not null && !task.IsCompleted;
+        if (timedOut)
         {
             // Timed out: the operation may still finish; observe it so its fault is not reported as unobserved.
-            _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            _ = task!.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             _metrics.Timeout(cacheType);
             _failures.Record(FailureReason.Timeout, exception, route);
         }
@@ -108,6 +114,6 @@ internal sealed partial class RedisConnection
         }
 
         breaker.OnFailure();
-        return OperationStatus.Failed;
+        return timedOut ? OperationStatus.TimedOut : OperationStatus.Failed;
     }
 }

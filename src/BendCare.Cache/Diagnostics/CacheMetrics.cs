@@ -9,7 +9,7 @@ namespace BendCare.Cache.Diagnostics;
 /// </summary>
 internal sealed class CacheMetrics : IDisposable
 {
-    public const string MeterName = "BendCare.Cache";
+    public const string MeterName = BendCareCacheDiagnostics.MeterName;
 
     private readonly Meter _meter;
     private readonly Counter<long> _hits;
@@ -72,7 +72,8 @@ internal sealed class CacheMetrics : IDisposable
     {
         if (outcome != CacheAside.InvalidationOutcome.Disabled)
         {
-            _invalidations.Add(1, new KeyValuePair<string, object?>("cache.type", cacheType), new KeyValuePair<string, object?>("outcome", OutcomeTag(outcome)));
+            // The same names as the spans' bendcare.cache.outcome.
+            _invalidations.Add(1, new KeyValuePair<string, object?>("cache.type", cacheType), new KeyValuePair<string, object?>("outcome", CacheTracing.Name(outcome)));
         }
     }
 
@@ -83,12 +84,6 @@ internal sealed class CacheMetrics : IDisposable
     public void LocalBroadcastRemembered(string cacheType) =>
         _invalidations.Add(1, new KeyValuePair<string, object?>("cache.type", cacheType), new KeyValuePair<string, object?>("outcome", "remembered"), new KeyValuePair<string, object?>("stage", "l1"));
 
-    private static string OutcomeTag(CacheAside.InvalidationOutcome outcome) => outcome switch
-    {
-        CacheAside.InvalidationOutcome.Applied => "applied",
-        CacheAside.InvalidationOutcome.Remembered => "remembered",
-        _ => "dropped",
-    };
     public void ServerEvictions(long count) => _serverEvictions.Add(count);
 
     public void Dispose() => _meter.Dispose();

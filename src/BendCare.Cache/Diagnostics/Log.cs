@@ -4,7 +4,8 @@ namespace BendCare.Cache.Diagnostics;
 
 /// <summary>
 /// Every log line the library writes, source-generated (no cost when the level is off) with stable event ids that
-/// dashboards and tests can rely on. The hit/miss texts are the ones existing CloudWatch queries match.
+/// dashboards and tests can rely on. The hit/miss texts are the ones existing CloudWatch queries match, written through
+/// <see cref="CacheResultLog"/> so that the id is a field of the line, not part of its text.
 /// </summary>
 internal static partial class Log
 {
@@ -39,35 +40,17 @@ internal static partial class Log
     internal const int BackgroundOperationFailedId = 3007;
     internal const int WriteBackDroppedId = 3008;
 
-    [LoggerMessage(UserContextHitId, LogLevel.Debug, "User context cache hit in Redis for {CacheId}")]
-    public static partial void UserContextHit(ILogger logger, string cacheId);
-
-    [LoggerMessage(UserContextMissId, LogLevel.Debug, "User context cache miss in Redis for {CacheId}")]
-    public static partial void UserContextMiss(ILogger logger, string cacheId);
-
-    [LoggerMessage(RolePermissionsHitId, LogLevel.Debug, "Role permissions cache hit in Redis for {CacheId}")]
-    public static partial void RolePermissionsHit(ILogger logger, string cacheId);
-
-    [LoggerMessage(RolePermissionsMissId, LogLevel.Debug, "Role permissions cache miss in Redis for {CacheId}")]
-    public static partial void RolePermissionsMiss(ILogger logger, string cacheId);
-
-    [LoggerMessage(UserBasicHitId, LogLevel.Debug, "User basic info cache hit in Redis for {CacheId}")]
-    public static partial void UserBasicHit(ILogger logger, string cacheId);
-
-    [LoggerMessage(UserBasicMissId, LogLevel.Debug, "User basic info cache miss in Redis for {CacheId}")]
-    public static partial void UserBasicMiss(ILogger logger, string cacheId);
-
-    [LoggerMessage(TokenBlacklistHitId, LogLevel.Debug, "Token blacklist cache hit in Redis for {CacheId}")]
-    public static partial void TokenBlacklistHit(ILogger logger, string cacheId);
-
-    [LoggerMessage(TokenBlacklistMissId, LogLevel.Debug, "Token blacklist cache miss in Redis for {CacheId}")]
-    public static partial void TokenBlacklistMiss(ILogger logger, string cacheId);
-
-    [LoggerMessage(JwtPayloadHitId, LogLevel.Debug, "JWT payload cache hit in Redis for {CacheId}")]
-    public static partial void JwtPayloadHit(ILogger logger, string cacheId);
-
-    [LoggerMessage(JwtPayloadMissId, LogLevel.Debug, "JWT payload cache miss in Redis for {CacheId}")]
-    public static partial void JwtPayloadMiss(ILogger logger, string cacheId);
+    // The hit/miss lines: the seed's texts, the id a structured field (see CacheResultLog for why not [LoggerMessage]).
+    internal static readonly CacheResultLog UserContextHit = new(UserContextHitId, nameof(UserContextHit), "User context cache hit in Redis", "userId");
+    internal static readonly CacheResultLog UserContextMiss = new(UserContextMissId, nameof(UserContextMiss), "User context cache miss in Redis", "userId");
+    internal static readonly CacheResultLog RolePermissionsHit = new(RolePermissionsHitId, nameof(RolePermissionsHit), "Role permissions cache hit in Redis", "roleId");
+    internal static readonly CacheResultLog RolePermissionsMiss = new(RolePermissionsMissId, nameof(RolePermissionsMiss), "Role permissions cache miss in Redis", "roleId");
+    internal static readonly CacheResultLog UserBasicHit = new(UserBasicHitId, nameof(UserBasicHit), "User basic info cache hit in Redis", "userId");
+    internal static readonly CacheResultLog UserBasicMiss = new(UserBasicMissId, nameof(UserBasicMiss), "User basic info cache miss in Redis", "userId");
+    internal static readonly CacheResultLog TokenBlacklistHit = new(TokenBlacklistHitId, nameof(TokenBlacklistHit), "Token blacklist cache hit in Redis", "tokenId");
+    internal static readonly CacheResultLog TokenBlacklistMiss = new(TokenBlacklistMissId, nameof(TokenBlacklistMiss), "Token blacklist cache miss in Redis", "tokenId");
+    internal static readonly CacheResultLog JwtPayloadHit = new(JwtPayloadHitId, nameof(JwtPayloadHit), "JWT payload cache hit in Redis", "tokenId");
+    internal static readonly CacheResultLog JwtPayloadMiss = new(JwtPayloadMissId, nameof(JwtPayloadMiss), "JWT payload cache miss in Redis", "tokenId");
 
     [LoggerMessage(CacheDisabledId, LogLevel.Information, "Redis cache disabled (REDIS_HOST is not set): every read goes to the database")]
     public static partial void CacheDisabled(ILogger logger);
