@@ -20,7 +20,7 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(
 
 var mode = builder.AddRbacCache();
 builder.Services.AddSingleton<QueryLog>();
-builder.Services.AddSingleton(sp => new RbacDatabase(builder.Configuration["Database:Path"], sp.GetRequiredService<QueryLog>()));
+builder.Services.AddSingleton(sp => new RbacDatabase(sp.GetRequiredService<IConfiguration>()["Database:Path"], sp.GetRequiredService<QueryLog>()));
 builder.Services.AddSingleton<ServiceStats>();
 builder.Services.AddBearerTokens(TokenSettings.From(builder.Configuration));
 builder.Services.AddProblemDetails();

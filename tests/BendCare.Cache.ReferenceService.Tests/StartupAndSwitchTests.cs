@@ -67,7 +67,7 @@ public sealed class StartupAndSwitchTests(SharedRedisFixture redis) : IDisposabl
     }
 
     [Fact]
-    public async Task Without_REDIS_HOST_the_service_starts_an_embedded_server_and_caches_in_it()
+    public async Task Without_REDIS_HOST_the_service_starts_an_embedded_server_caches_in_it_and_exports_the_meter_for_prometheus()
     {
         await using var service = ServiceInstance.Start(new ServiceSettings { KeyPrefix = _keyPrefix, DatabasePath = _database.Path });
         string token = await service.LoginAsync("u17");
@@ -78,6 +78,11 @@ public sealed class StartupAndSwitchTests(SharedRedisFixture redis) : IDisposabl
         Assert.Equal("embedded", stats.CacheMode);
         Assert.True(stats.CacheTypes["user_context"].Hits > 0);
         Assert.Equal("Healthy", (await service.HealthAsync()).Status);
+
+        // The same meter, exported for Prometheus.
+        string metrics = await service.Client.GetStringAsync("/metrics");
+        Assert.Contains("bendcare_cache_hits_total{", metrics, StringComparison.Ordinal);
+        Assert.Contains("cache_type=\"user_context\"", metrics, StringComparison.Ordinal);
     }
 
     public void Dispose() => _database.Dispose();

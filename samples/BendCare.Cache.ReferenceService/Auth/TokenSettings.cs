@@ -4,8 +4,9 @@ using Microsoft.IdentityModel.Tokens;
 namespace BendCare.Cache.ReferenceService.Auth;
 
 /// <summary>
-/// How tokens are signed and checked, from the <c>Jwt</c> configuration section. Every instance of one deployment
-/// needs the same key; the default is a development key, never to be used anywhere else.
+/// How tokens are signed and checked, from the <c>Jwt</c> configuration section (<c>SigningKey</c>, <c>Issuer</c>,
+/// <c>Audience</c>, <c>Lifetime</c>, default 1 hour). Every instance of one deployment needs the same key; the default
+/// is a development key, never to be used anywhere else.
 /// </summary>
 internal sealed class TokenSettings
 {
@@ -14,11 +15,14 @@ internal sealed class TokenSettings
     /// <summary>A development key: instances started without configuration accept each other's tokens.</summary>
     public const string DevelopmentSigningKey = "bendcare-reference-service-development-signing-key-not-for-production";
 
-    public string Issuer { get; init; } = "bendcare-reference-service";
+    /// <summary>The default issuer and audience.</summary>
+    public const string ServiceName = "bendcare-reference-service";
 
-    public string Audience { get; init; } = "bendcare-reference-service";
+    public required string Issuer { get; init; }
 
-    public TimeSpan Lifetime { get; init; } = TimeSpan.FromHours(1);
+    public required string Audience { get; init; }
+
+    public required TimeSpan Lifetime { get; init; }
 
     public required SymmetricSecurityKey SigningKey { get; init; }
 
@@ -39,8 +43,8 @@ internal sealed class TokenSettings
 
         return new TokenSettings
         {
-            Issuer = section[nameof(Issuer)] is { Length: > 0 } issuer ? issuer : "bendcare-reference-service",
-            Audience = section[nameof(Audience)] is { Length: > 0 } audience ? audience : "bendcare-reference-service",
+            Issuer = section[nameof(Issuer)] is { Length: > 0 } issuer ? issuer : ServiceName,
+            Audience = section[nameof(Audience)] is { Length: > 0 } audience ? audience : ServiceName,
             Lifetime = lifetime,
             SigningKey = new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)),
         };

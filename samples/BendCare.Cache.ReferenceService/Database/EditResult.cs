@@ -6,6 +6,4 @@ internal sealed record EditResult(bool Found, IReadOnlyList<string> Unknown)
     public static readonly EditResult Applied = new(true, []);
 
     public static readonly EditResult NotFound = new(false, []);
-
-    public bool IsApplied => Found && Unknown.Count == 0;
 }

@@ -47,69 +47,35 @@ internal sealed class RbacDatabase : IDisposable
 
     public async ValueTask<UserContext?> LoadUserContextAsync(string userId, CancellationToken cancellationToken)
     {
-        await using var connection = Open("user_context");
-        // One read transaction: the four answers come from one snapshot, never from both sides of an edit.
-        await using var transaction = BeginRead(connection);
-        await using var command = Command(connection, """
+        var lists = await QueryListsAsync("user_context", """
             SELECT is_active FROM users WHERE id = $id;
             SELECT role_id FROM user_roles WHERE user_id = $id ORDER BY role_id;
             SELECT DISTINCT rp.permission FROM user_roles ur JOIN role_permissions rp ON rp.role_id = ur.role_id
                 WHERE ur.user_id = $id ORDER BY rp.permission;
             SELECT organization_id FROM user_organizations WHERE user_id = $id ORDER BY organization_id;
-            """, ("$id", userId));
-        command.Transaction = transaction;
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken) || reader.GetInt64(0) == 0)
-        {
-            return null;
-        }
-
-        await reader.NextResultAsync(cancellationToken);
-        var roles = await ReadStringsAsync(reader, cancellationToken);
-        await reader.NextResultAsync(cancellationToken);
-        var permissions = await ReadStringsAsync(reader, cancellationToken);
-        await reader.NextResultAsync(cancellationToken);
-        var organizations = await ReadStringsAsync(reader, cancellationToken);
-        return new UserContext { UserId = userId, RoleIds = roles, Permissions = permissions, OrganizationIds = organizations };
+            """, userId, cancellationToken);
+        return lists is [var roles, var permissions, var organizations]
+            ? new UserContext { UserId = userId, RoleIds = roles, Permissions = permissions, OrganizationIds = organizations }
+            : null;
     }
 
     public async ValueTask<RolePermissions?> LoadRolePermissionsAsync(string roleId, CancellationToken cancellationToken)
     {
-        await using var connection = Open("role_permissions");
-        await using var transaction = BeginRead(connection);
-        await using var command = Command(connection, """
+        var lists = await QueryListsAsync("role_permissions", """
             SELECT COUNT(*) FROM roles WHERE id = $id;
             SELECT permission FROM role_permissions WHERE role_id = $id ORDER BY permission;
-            """, ("$id", roleId));
-        command.Transaction = transaction;
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken) || reader.GetInt64(0) == 0)
-        {
-            return null;
-        }
-
-        await reader.NextResultAsync(cancellationToken);
-        return new RolePermissions { RoleId = roleId, Permissions = await ReadStringsAsync(reader, cancellationToken) };
+            """, roleId, cancellationToken);
+        return lists is [var permissions] ? new RolePermissions { RoleId = roleId, Permissions = permissions } : null;
     }
 
-    public async ValueTask<UserBasicInfo?> LoadUserBasicAsync(string userId, CancellationToken cancellationToken)
-    {
-        await using var connection = Open("user_basic");
-        await using var command = Command(connection, "SELECT email, display_name, is_active FROM users WHERE id = $id;", ("$id", userId));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
-        {
-            return null;
-        }
-
-        return new UserBasicInfo
+    public ValueTask<UserBasicInfo?> LoadUserBasicAsync(string userId, CancellationToken cancellationToken) =>
+        QueryRowAsync("user_basic", "SELECT email, display_name, is_active FROM users WHERE id = $id;", userId, row => new UserBasicInfo
         {
             UserId = userId,
-            Email = reader.GetString(0),
-            DisplayName = reader.IsDBNull(1) ? null : reader.GetString(1),
-            IsActive = reader.GetInt64(2) != 0,
-        };
-    }
+            Email = row.GetString(0),
+            DisplayName = row.IsDBNull(1) ? null : row.GetString(1),
+            IsActive = row.GetInt64(2) != 0,
+        }, cancellationToken);
 
     public async ValueTask<bool> IsTokenRevokedAsync(string tokenId, CancellationToken cancellationToken)
     {
@@ -119,24 +85,14 @@ internal sealed class RbacDatabase : IDisposable
     }
 
     /// <summary>The record this service keeps of a token it issued, as a <see cref="JwtPayload"/>; <see langword="null"/> for a token it never issued.</summary>
-    public async ValueTask<JwtPayload?> LoadTokenPayloadAsync(string tokenId, CancellationToken cancellationToken)
-    {
-        await using var connection = Open("jwt_payload");
-        await using var command = Command(connection, "SELECT user_id, issued_at, expires_at FROM issued_tokens WHERE jti = $jti;", ("$jti", tokenId));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
-        {
-            return null;
-        }
-
-        return new JwtPayload
+    public ValueTask<JwtPayload?> LoadTokenPayloadAsync(string tokenId, CancellationToken cancellationToken) =>
+        QueryRowAsync("jwt_payload", "SELECT user_id, issued_at, expires_at FROM issued_tokens WHERE jti = $id;", tokenId, row => new JwtPayload
         {
             TokenId = tokenId,
-            Subject = reader.GetString(0),
-            ExpiresAt = DateTimeOffset.FromUnixTimeSeconds(reader.GetInt64(2)),
-            Claims = new Dictionary<string, string> { ["iat"] = reader.GetInt64(1).ToString(CultureInfo.InvariantCulture) },
-        };
-    }
+            Subject = row.GetString(0),
+            ExpiresAt = DateTimeOffset.FromUnixTimeSeconds(row.GetInt64(2)),
+            Claims = new Dictionary<string, string> { ["iat"] = row.GetInt64(1).ToString(CultureInfo.InvariantCulture) },
+        }, cancellationToken);
 
     public async Task RecordIssuedTokenAsync(string tokenId, string userId, DateTimeOffset issuedAt, DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
@@ -244,6 +200,42 @@ internal sealed class RbacDatabase : IDisposable
 
         await transaction.CommitAsync(cancellationToken);
         return EditResult.Applied;
+    }
+
+    /// <summary>
+    /// Lists of strings by one <c>$id</c>, read in one snapshot: the first statement says whether the row exists (a
+    /// non-zero number), each further one gives a list; <see langword="null"/> when the row does not exist (or is inactive).
+    /// </summary>
+    private async ValueTask<List<string>[]?> QueryListsAsync(string queryName, string sql, string id, CancellationToken cancellationToken)
+    {
+        await using var connection = Open(queryName);
+        // One read transaction: the answers never come from both sides of an edit.
+        await using var transaction = BeginRead(connection);
+        await using var command = Command(connection, sql, ("$id", id));
+        command.Transaction = transaction;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken) || reader.GetInt64(0) == 0)
+        {
+            return null;
+        }
+
+        var lists = new List<List<string>>();
+        while (await reader.NextResultAsync(cancellationToken))
+        {
+            lists.Add(await ReadStringsAsync(reader, cancellationToken));
+        }
+
+        return [.. lists];
+    }
+
+    /// <summary>The first row of a query by one <c>$id</c>, mapped; <see langword="null"/> when there is none.</summary>
+    private async ValueTask<T?> QueryRowAsync<T>(string queryName, string sql, string id, Func<SqliteDataReader, T> map, CancellationToken cancellationToken)
+        where T : class
+    {
+        await using var connection = Open(queryName);
+        await using var command = Command(connection, sql, ("$id", id));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? map(reader) : null;
     }
 
     private SqliteConnection Open(string queryName)

@@ -13,6 +13,14 @@ internal static class ApiEndpoints
     /// <summary>The most ids one edit accepts.</summary>
     public const int MaxItemsPerEdit = 100;
 
+    // A role's permissions changed: every instance must stop serving the old ones, in the role and in the user
+    // contexts that hold it (the library does both).
+    private static readonly Edit RolePermissionsEdit = new(
+        "role", "permissions", static (db, id, items, ct) => db.SetRolePermissionsAsync(id, items, ct), static (cache, id, ct) => cache.InvalidateRolePermissionsAsync(id, ct));
+
+    private static readonly Edit UserRolesEdit = new(
+        "user", "roles", static (db, id, items, ct) => db.SetUserRolesAsync(id, items, ct), static (cache, id, ct) => cache.InvalidateUserContextAsync(id, ct));
+
     public static void MapApi(this IEndpointRouteBuilder app)
     {
         app.MapPost("/login", LoginAsync);
@@ -23,10 +31,12 @@ internal static class ApiEndpoints
         app.MapGet("/billing", (HttpContext http) => Resource(http, "billing", ["Invoice 1001", "Invoice 1002"])).RequirePermission("billing:read");
 
         app.MapGet("/me", MeAsync).RequireLiveToken();
-        app.MapGet("/roles/{roleId}/permissions", RolePermissionsAsync).RequireLiveToken();
+        app.MapGet("/roles/{id}/permissions", RolePermissionsAsync).RequireLiveToken();
 
-        app.MapPut("/roles/{roleId}/permissions", SetRolePermissionsAsync).RequirePermission("admin:write");
-        app.MapPut("/users/{userId}/roles", SetUserRolesAsync).RequirePermission("admin:write");
+        app.MapPut("/roles/{id}/permissions", (string id, [FromBody] string?[]? permissions, IRbacCache cache, RbacDatabase database, CancellationToken cancellationToken) =>
+            ApplyAsync(RolePermissionsEdit, id, permissions, cache, database, cancellationToken)).RequirePermission("admin:write");
+        app.MapPut("/users/{id}/roles", (string id, [FromBody] string?[]? roleIds, IRbacCache cache, RbacDatabase database, CancellationToken cancellationToken) =>
+            ApplyAsync(UserRolesEdit, id, roleIds, cache, database, cancellationToken)).RequirePermission("admin:write");
     }
 
     private static async Task<IResult> LoginAsync(LoginRequest body, IRbacCache cache, RbacDatabase database, TokenIssuer issuer, CancellationToken cancellationToken)
@@ -64,49 +74,41 @@ internal static class ApiEndpoints
         return Results.Ok(new MeResponse(user.UserId, basic?.Email, basic?.DisplayName, user.RoleIds, user.Permissions, user.OrganizationIds));
     }
 
-    private static async Task<IResult> RolePermissionsAsync(string roleId, IRbacCache cache, RbacDatabase database, CancellationToken cancellationToken)
+    private static async Task<IResult> RolePermissionsAsync(string id, IRbacCache cache, RbacDatabase database, CancellationToken cancellationToken)
     {
-        if (!Ids.IsValid(roleId))
+        if (!Ids.IsValid(id))
         {
             return Results.Problem($"The role id must be {Ids.Rule}.", statusCode: StatusCodes.Status400BadRequest);
         }
 
-        var role = await cache.GetRolePermissionsAsync(roleId, (database, roleId), static (s, ct) => s.database.LoadRolePermissionsAsync(s.roleId, ct), cancellationToken);
-        return role is null ? Results.Problem($"No role '{roleId}'.", statusCode: StatusCodes.Status404NotFound) : Results.Ok(role);
+        var role = await cache.GetRolePermissionsAsync(id, (database, id), static (s, ct) => s.database.LoadRolePermissionsAsync(s.id, ct), cancellationToken);
+        return role is null ? Results.Problem($"No role '{id}'.", statusCode: StatusCodes.Status404NotFound) : Results.Ok(role);
     }
 
-    private static async Task<IResult> SetRolePermissionsAsync(string roleId, [FromBody] string?[]? permissions, IRbacCache cache, RbacDatabase database, CancellationToken cancellationToken)
+    /// <summary>
+    /// Replaces the list an edit is about, after checking it; commits; only then tells the cache, so no instance can
+    /// load the old state from the database after the invalidation.
+    /// </summary>
+    private static async Task<IResult> ApplyAsync(Edit edit, string id, string?[]? items, IRbacCache cache, RbacDatabase database, CancellationToken cancellationToken)
     {
-        if (Invalid(roleId, permissions, "role", "permissions") is { } problem)
+        if (Invalid(id, items, edit.What, edit.ItemsName) is { } problem)
         {
             return problem;
         }
 
-        var result = await database.SetRolePermissionsAsync(roleId, Distinct(permissions!), cancellationToken);
-        if (result.IsApplied)
+        var result = await edit.Apply(database, id, Distinct(items!), cancellationToken);
+        if (!result.Found)
         {
-            // Committed: now every instance must stop serving the old permissions, in the role and in the user
-            // contexts that hold it.
-            await cache.InvalidateRolePermissionsAsync(roleId, cancellationToken);
+            return Results.Problem($"No {edit.What} '{id}'.", statusCode: StatusCodes.Status404NotFound);
         }
 
-        return Outcome(result, $"No role '{roleId}'.", "Unknown permissions");
-    }
-
-    private static async Task<IResult> SetUserRolesAsync(string userId, [FromBody] string?[]? roleIds, IRbacCache cache, RbacDatabase database, CancellationToken cancellationToken)
-    {
-        if (Invalid(userId, roleIds, "user", "role ids") is { } problem)
+        if (result.Unknown.Count > 0)
         {
-            return problem;
+            return Results.Problem($"Unknown {edit.ItemsName}: {string.Join(", ", result.Unknown)}.", statusCode: StatusCodes.Status400BadRequest);
         }
 
-        var result = await database.SetUserRolesAsync(userId, Distinct(roleIds!), cancellationToken);
-        if (result.IsApplied)
-        {
-            await cache.InvalidateUserContextAsync(userId, cancellationToken);
-        }
-
-        return Outcome(result, $"No user '{userId}'.", "Unknown roles");
+        await edit.Invalidate(cache, id, cancellationToken);
+        return Results.NoContent();
     }
 
     private static IResult? Invalid(string id, string?[]? items, string what, string itemsName)
@@ -140,12 +142,14 @@ internal static class ApiEndpoints
 
     // Called after Invalid returned null: no item is null.
     private static string[] Distinct(string?[] items) => [.. items.OfType<string>().Distinct(StringComparer.Ordinal)];
-
-    private static IResult Outcome(EditResult result, string notFound, string unknown) =>
-        !result.Found ? Results.Problem(notFound, statusCode: StatusCodes.Status404NotFound)
-        : result.Unknown.Count > 0 ? Results.Problem($"{unknown}: {string.Join(", ", result.Unknown)}.", statusCode: StatusCodes.Status400BadRequest)
-        : Results.NoContent();
 }
+
+/// <summary>An admin edit as data: what it replaces (a role's permissions, a user's roles) and what it invalidates.</summary>
+internal sealed record Edit(
+    string What,
+    string ItemsName,
+    Func<RbacDatabase, string, IReadOnlyCollection<string>, CancellationToken, Task<EditResult>> Apply,
+    Func<IRbacCache, string, CancellationToken, ValueTask> Invalidate);
 
 internal sealed record LoginRequest(string? UserId);
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using BendCare.Cache.IntegrationTests.Infrastructure;
 
 namespace BendCare.Cache.ReferenceService.Tests.Support;
 
@@ -22,20 +23,15 @@ public static class HeadlessChromium
 
     /// <summary>
     /// Loads <paramref name="url"/> in a fresh profile and returns the DOM after <paramref name="virtualTime"/> of page
-    /// time (Chromium runs the page's timers on a virtual clock, its network requests for real). Killed, by its own
-    /// process id, when it takes longer than <paramref name="limit"/>.
+    /// time (Chromium runs the page's timers on a virtual clock, its network requests for real). Killed, with its
+    /// children, by its own handle when it takes longer than <paramref name="limit"/>.
     /// </summary>
     public static async Task<string> DumpDomAsync(string binary, Uri url, TimeSpan virtualTime, TimeSpan limit)
     {
         var profile = Directory.CreateTempSubdirectory("bendcare-chromium-");
         try
         {
-            var info = new ProcessStartInfo(binary)
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
+            var info = new ProcessStartInfo(binary);
             foreach (string argument in new[]
             {
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -48,23 +44,9 @@ public static class HeadlessChromium
                 info.ArgumentList.Add(argument);
             }
 
-            using var process = Process.Start(info) ?? throw new InvalidOperationException($"{binary} did not start.");
-            var output = process.StandardOutput.ReadToEndAsync();
-            var errors = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(limit);
-            try
-            {
-                await process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                throw new TimeoutException($"chromium did not finish within {limit.TotalSeconds:0} s.");
-            }
-
-            string dom = await output;
-            Assert.True(process.ExitCode == 0, $"chromium exited with {process.ExitCode}: {await errors}");
-            return dom;
+            var result = await ChildProcess.RunAsync(info, limit);
+            Assert.True(result.ExitCode == 0, $"chromium exited with {result.ExitCode}: {result.StandardError}");
+            return result.StandardOutput;
         }
         finally
         {

@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using System.Net;
+using BendCare.Cache.IntegrationTests.Support;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -99,29 +99,4 @@ public sealed record ServiceSettings
         new("BendCareCache:OperationTimeout", "00:00:01"),
         new("Database:Path", DatabasePath),
     ];
-}
-
-/// <summary>Collects every log entry of one instance.</summary>
-public sealed class CapturedLogs : ILoggerProvider
-{
-    private readonly ConcurrentQueue<(string Category, LogLevel Level, string Message)> _entries = new();
-
-    public IReadOnlyList<(string Category, LogLevel Level, string Message)> Entries => [.. _entries];
-
-    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
-
-    public void Dispose()
-    {
-    }
-
-    private sealed class Logger(CapturedLogs owner, string category) : ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            owner._entries.Enqueue((category, logLevel, formatter(state, exception)));
-    }
 }
