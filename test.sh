@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite against real servers. On a fresh machine it installs redis-server/redis-tools
-# (the integration tests start their own servers from that binary on free loopback ports).
+# (the integration tests start their own servers from that binary on free loopback ports) and chromium.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -12,6 +12,15 @@ if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/nul
   $SUDO apt-get install -y redis-server redis-tools
 fi
 echo "using $(redis-server --version)"
+
+# The reference service's live-page test drives Debian's headless Chromium (it fails, never skips, without it).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "chromium not found: installing it from the OS packages"
+  SUDO=""
+  if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+  $SUDO apt-get update
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+fi
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -4,6 +4,7 @@
 // `-- check` instead tests the configured connection (the seed's test-redis-connection): exit code 0 or 1.
 using BendCare.Cache;
 using BendCare.Cache.QuickStart;
+using BendCare.Cache.Samples;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using BendCare.Cache.Samples;
 
 namespace BendCare.Cache.QuickStart;
 

@@ -88,22 +88,8 @@ public sealed class ConnectionCheckCommandTests(SharedRedisFixture redis)
     /// <summary>Runs a process to its end (killing it, by its own handle, past <paramref name="limit"/>); output is stdout then stderr.</summary>
     private static async Task<(int ExitCode, string Output)> RunAsync(ProcessStartInfo info, TimeSpan limit)
     {
-        using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {info.FileName}");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(limit);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-            throw new TimeoutException($"'{string.Join(' ', info.ArgumentList)}' did not exit within {limit.TotalSeconds:0} s; output:\n{await stdout}{await stderr}");
-        }
-
-        return (process.ExitCode, (await stdout + await stderr).ReplaceLineEndings("\n"));
+        var result = await ChildProcess.RunAsync(info, limit);
+        return (result.ExitCode, (result.StandardOutput + result.StandardError).ReplaceLineEndings("\n"));
     }
 
     /// <summary>

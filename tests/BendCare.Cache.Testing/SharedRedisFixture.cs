@@ -1,13 +1,15 @@
 using StackExchange.Redis;
+using Xunit;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 
 namespace BendCare.Cache.IntegrationTests.Infrastructure;
 
 /// <summary>
-/// One real server for the whole test run, shared by every class marked
-/// <c>[Collection(SharedRedisFixture.CollectionName)]</c> (those classes run one after another). Tests isolate their
-/// data with <see cref="NewKeyPrefix"/> instead of flushing. Do not kill this server: start your own with
+/// One real server for the whole test run of an assembly, shared by every class marked
+/// <c>[Collection(SharedRedisFixture.CollectionName)]</c> (those classes run one after another); each test assembly
+/// binds it to that collection with its own <c>[CollectionDefinition]</c>, which xunit looks for in the test assembly.
+/// Tests isolate their data with <see cref="NewKeyPrefix"/> instead of flushing. Do not kill this server: start your own with
 /// <see cref="RedisServer.StartAsync(RedisServerOptions, CancellationToken)"/> for crash/restart tests.
 /// </summary>
 public sealed class SharedRedisFixture(IMessageSink messageSink) : IAsyncLifetime
@@ -45,10 +47,4 @@ public sealed class SharedRedisFixture(IMessageSink messageSink) : IAsyncLifetim
             _server = null;
         }
     }
-}
-
-/// <summary>Binds <see cref="SharedRedisFixture"/> to the collection <see cref="SharedRedisFixture.CollectionName"/>.</summary>
-[CollectionDefinition(SharedRedisFixture.CollectionName)]
-public sealed class SharedRedisCollectionDefinition : ICollectionFixture<SharedRedisFixture>
-{
 }

@@ -3,11 +3,11 @@ using System.Net;
 using System.Net.Sockets;
 using Garnet;
 
-namespace BendCare.Cache.QuickStart;
+namespace BendCare.Cache.Samples;
 
 /// <summary>
 /// A Redis-compatible server (Microsoft Garnet) running inside this process on a free loopback port,
-/// so the quick start needs no Redis installed. Lua is on: the cache's write-back is a Lua compare-and-set.
+/// so a sample needs no Redis installed. Lua is on: the cache's write-back is a Lua compare-and-set.
 /// </summary>
 internal sealed class EmbeddedGarnet : IDisposable
 {
