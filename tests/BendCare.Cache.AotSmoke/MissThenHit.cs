@@ -14,6 +14,11 @@ internal static class MissThenHit
 
     private static int _loaderCalls;
 
+    /// <summary>Why the check cannot run here (no <c>REDIS_HOST</c>: the cache would be disabled), or <see langword="null"/>.</summary>
+    public static string? MissingServer() => string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("REDIS_HOST"))
+        ? "REDIS_HOST is not set (the cache would be disabled and every read a miss)"
+        : null;
+
     /// <summary>Runs the miss and the hit of every cache type; returns one line per type; throws <see cref="SmokeFailedException"/> on the first failure.</summary>
     public static async Task<IReadOnlyList<string>> RunAsync(IRbacCache cache, CancellationToken cancellationToken)
     {

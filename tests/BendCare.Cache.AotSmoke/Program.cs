@@ -6,9 +6,9 @@ using BendCare.Cache.Smoke;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
-if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("REDIS_HOST")))
+if (MissThenHit.MissingServer() is { } missing)
 {
-    Console.Error.WriteLine("FAILED: REDIS_HOST is not set (the cache would be disabled and every read a miss)");
+    Console.Error.WriteLine($"FAILED: {missing}");
     return 1;
 }
 

@@ -8,9 +8,9 @@ using ConsumerTest.PackageReadme;
 using ConsumerTest.Readme;
 using Microsoft.Extensions.Options;
 
-if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("REDIS_HOST")))
+if (MissThenHit.MissingServer() is { } missing)
 {
-    Console.Error.WriteLine("FAILED: REDIS_HOST is not set (the cache would be disabled and every read a miss)");
+    Console.Error.WriteLine($"FAILED: {missing}");
     return 1;
 }
 
