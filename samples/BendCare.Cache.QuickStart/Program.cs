@@ -1,10 +1,12 @@
 // BendCare.Cache quick start: dotnet run --project samples/BendCare.Cache.QuickStart
 // With REDIS_HOST set it uses that server (REDIS_PORT, REDIS_USERNAME, REDIS_PASSWORD, REDIS_TLS as in production);
 // without it, it starts an embedded Garnet server in this process. Exit code 0 when everything behaved as shown.
-// `-- check` instead tests the configured connection (the seed's test-redis-connection): exit code 0 or 1.
+// `-- check` instead tests the configured connection (the seed's test-redis-connection; the same command as the
+// bendcare-cache tool's `bendcare-cache check`): exit code 0 or 1.
 using BendCare.Cache;
 using BendCare.Cache.QuickStart;
 using BendCare.Cache.Samples;
+using BendCare.Cache.Tool;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;

@@ -342,6 +342,7 @@ public sealed class RedisServer : IAsyncDisposable
                 break;
 
             case RedisServerKind.Garnet:
+#if NET10_0_OR_GREATER
                 if (options.HasExtraArgs)
                 {
                     notes.Add("Garnet: extra args need the binary");
@@ -350,6 +351,10 @@ public sealed class RedisServer : IAsyncDisposable
 
                 backend = new GarnetRedisBackend(options);
                 break;
+#else
+                notes.Add("Garnet: not on .NET 8 (Microsoft.Garnet targets .NET 10 only)");
+                return null;
+#endif
 
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, null);

@@ -78,7 +78,12 @@ public sealed class TestCertificates : IDisposable
         using var server = serverRequest.Create(caWithKey, notBefore, notAfter, serial);
 
         var directory = System.IO.Directory.CreateTempSubdirectory("bendcare-tls-").FullName;
-        var certificates = new TestCertificates(directory, X509CertificateLoader.LoadCertificate(caWithKey.RawData));
+#if NET9_0_OR_GREATER
+        var caCertificate = X509CertificateLoader.LoadCertificate(caWithKey.RawData);
+#else
+        var caCertificate = new X509Certificate2(caWithKey.RawData); // X509CertificateLoader arrived in .NET 9
+#endif
+        var certificates = new TestCertificates(directory, caCertificate);
         File.WriteAllText(certificates.CaCertificatePath, caWithKey.ExportCertificatePem() + "\n");
         File.WriteAllText(certificates.ServerCertificatePath, server.ExportCertificatePem() + "\n");
         File.WriteAllText(certificates.ServerKeyPath, serverKey.ExportPkcs8PrivateKeyPem() + "\n");

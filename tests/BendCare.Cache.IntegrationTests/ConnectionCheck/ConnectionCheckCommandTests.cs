@@ -4,20 +4,33 @@ using BendCare.Cache.IntegrationTests.Infrastructure;
 namespace BendCare.Cache.IntegrationTests.ConnectionCheck;
 
 /// <summary>
-/// The quick-start sample's <c>check</c> command as a person runs it: a separate process configured only by
-/// environment variables, judged by its exit code and output.
+/// The connection check as a person runs it: the <c>bendcare-cache check</c> tool and the quick-start sample's
+/// <c>check</c> argument (the same command), each a separate process configured only by environment variables,
+/// judged by its exit code and output.
 /// </summary>
 [Collection(SharedRedisFixture.CollectionName)]
 public sealed class ConnectionCheckCommandTests(SharedRedisFixture redis)
 {
-    private const string SampleName = "BendCare.Cache.QuickStart";
-    private static readonly TimeSpan ProcessLimit = TimeSpan.FromSeconds(60);
-    private static readonly Lazy<Task<string>> BuiltSample = new(BuildSampleAsync);
+    /// <summary>The programs that run the check, by folder: the tool and the quick-start sample.</summary>
+    private static readonly string[] ProgramFolders = ["src/BendCare.Cache.Tool", "samples/BendCare.Cache.QuickStart"];
 
-    [Fact]
-    public async Task Check_command_exits_0_and_prints_OK_for_a_running_server()
+    public static readonly TheoryData<string> Programs = new(ProgramFolders);
+
+    /// <summary>
+    /// The programs are run by the machine's <c>dotnet</c>, on its runtime, whichever runtime runs these tests
+    /// (the .NET 8 leg of the tests runs self-contained on a machine that has only the .NET 10 runtime).
+    /// </summary>
+    private const string ProgramFramework = "net10.0";
+
+    private static readonly TimeSpan ProcessLimit = TimeSpan.FromSeconds(60);
+    private static readonly Dictionary<string, Lazy<Task<string>>> BuiltPrograms = ProgramFolders.ToDictionary(
+        folder => folder, folder => new Lazy<Task<string>>(() => BuildProgramAsync(folder)));
+
+    [Theory]
+    [MemberData(nameof(Programs))]
+    public async Task Check_command_exits_0_and_prints_OK_for_a_running_server(string program)
     {
-        var (exitCode, output) = await RunCheckAsync(new()
+        var (exitCode, output) = await RunCheckAsync(program, new()
         {
             ["REDIS_HOST"] = redis.Server.Host,
             ["REDIS_PORT"] = redis.Server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -29,10 +42,11 @@ public sealed class ConnectionCheckCommandTests(SharedRedisFixture redis)
         Assert.Contains("probe:    SET/GET/DEL ok", output, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Check_command_exits_1_and_says_refused_when_nothing_listens()
+    [Theory]
+    [MemberData(nameof(Programs))]
+    public async Task Check_command_exits_1_and_says_refused_when_nothing_listens(string program)
     {
-        var (exitCode, output) = await RunCheckAsync(new()
+        var (exitCode, output) = await RunCheckAsync(program, new()
         {
             ["REDIS_HOST"] = "127.0.0.1",
             ["REDIS_PORT"] = RedisServer.GetFreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -43,20 +57,21 @@ public sealed class ConnectionCheckCommandTests(SharedRedisFixture redis)
         Assert.Contains("FAILED (refused): ", output, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Check_command_exits_1_and_says_disabled_without_REDIS_HOST()
+    [Theory]
+    [MemberData(nameof(Programs))]
+    public async Task Check_command_exits_1_and_says_disabled_without_REDIS_HOST(string program)
     {
-        var (exitCode, output) = await RunCheckAsync(new());
+        var (exitCode, output) = await RunCheckAsync(program, new());
 
         Assert.True(exitCode == 1, $"exit code {exitCode}, output:\n{output}");
         Assert.Contains("FAILED (disabled): ", output, StringComparison.Ordinal);
     }
 
     /// <summary>
-    /// Runs <c>dotnet BendCare.Cache.QuickStart.dll check</c> with only <paramref name="environment"/> as cache
-    /// settings: REDIS_* and BendCareCache__* variables of the test process are removed first.
+    /// Runs <c>dotnet &lt;program&gt;.dll check</c> with only <paramref name="environment"/> as cache settings:
+    /// REDIS_* and BendCareCache__* variables of the test process are removed first.
     /// </summary>
-    private static async Task<(int ExitCode, string Output)> RunCheckAsync(Dictionary<string, string?> environment)
+    private static async Task<(int ExitCode, string Output)> RunCheckAsync(string program, Dictionary<string, string?> environment)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -64,7 +79,7 @@ public sealed class ConnectionCheckCommandTests(SharedRedisFixture redis)
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(await SampleAssembly());
+        info.ArgumentList.Add(await BuiltPrograms[program].Value);
         info.ArgumentList.Add("check");
         foreach (var name in info.Environment.Keys.ToList())
         {
@@ -93,18 +108,21 @@ public sealed class ConnectionCheckCommandTests(SharedRedisFixture redis)
     }
 
     /// <summary>
-    /// The sample, built once per test run with the configuration and target framework of this test assembly
-    /// (<c>tests/…/bin/&lt;Config&gt;/&lt;tfm&gt;</c> ⇒ <c>samples/BendCare.Cache.QuickStart/bin/&lt;Config&gt;/&lt;tfm&gt;</c>):
-    /// <c>dotnet test</c> on the solution builds only test projects and what they reference, and a sample left
-    /// from an earlier build would test old code. The build is incremental: seconds when nothing changed.
+    /// The program in <paramref name="folder"/>, built once per test run with the configuration of this test
+    /// assembly (<c>tests/…/bin/&lt;Config&gt;/…</c>): <c>dotnet test</c> on the solution builds only test projects
+    /// and what they reference, and a program left from an earlier build would test old code. The build is
+    /// incremental: seconds when nothing changed.
     /// </summary>
-    private static Task<string> SampleAssembly() => BuiltSample.Value;
-
-    private static async Task<string> BuildSampleAsync()
+    private static async Task<string> BuildProgramAsync(string folder)
     {
         var outputDirectory = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
-        string framework = outputDirectory.Name;
-        string configuration = outputDirectory.Parent?.Name ?? "Debug";
+        var bin = outputDirectory;
+        while (bin is not null && bin.Parent?.Name != "bin")
+        {
+            bin = bin.Parent;
+        }
+
+        string configuration = bin?.Name ?? "Debug";
         var root = outputDirectory;
         while (root is not null && !File.Exists(Path.Combine(root.FullName, "BendCare.Cache.sln")))
         {
@@ -113,26 +131,27 @@ public sealed class ConnectionCheckCommandTests(SharedRedisFixture redis)
 
         if (root is null)
         {
-            throw new InvalidOperationException($"no BendCare.Cache.sln above {outputDirectory.FullName}: cannot find the sample");
+            throw new InvalidOperationException($"no BendCare.Cache.sln above {outputDirectory.FullName}: cannot find {folder}");
         }
 
-        string project = Path.Combine(root.FullName, "samples", SampleName, SampleName + ".csproj");
+        string name = Path.GetFileName(folder);
+        string projectDirectory = Path.Combine(root.FullName, folder);
         var build = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { "build", project, "-c", configuration, "-f", framework, "-nologo", "-v", "q" })
+        foreach (var argument in new[] { "build", Path.Combine(projectDirectory, name + ".csproj"), "-c", configuration, "-f", ProgramFramework, "-nologo", "-v", "q" })
         {
             build.ArgumentList.Add(argument);
         }
 
         var (exitCode, output) = await RunAsync(build, TimeSpan.FromMinutes(5));
-        string path = Path.Combine(root.FullName, "samples", SampleName, "bin", configuration, framework, SampleName + ".dll");
+        string path = Path.Combine(projectDirectory, "bin", configuration, ProgramFramework, name + ".dll");
         if (exitCode != 0 || !File.Exists(path))
         {
-            throw new InvalidOperationException($"building the sample failed (exit code {exitCode}; expected {path}):\n{output}");
+            throw new InvalidOperationException($"building {folder} failed (exit code {exitCode}; expected {path}):\n{output}");
         }
 
         return path;

@@ -155,7 +155,12 @@ public sealed class InfrastructureSmokeTests(SharedRedisFixture fixture, ITestOu
     public async Task Garnet_kind_runs_lua_outside_ci_and_is_refused_in_ci()
     {
         var options = new RedisServerOptions { Kind = RedisServerKind.Garnet };
-        if (RedisServer.IsCi)
+#if NET10_0_OR_GREATER
+        bool refused = RedisServer.IsCi;
+#else
+        bool refused = true; // Microsoft.Garnet targets .NET 10 only: the .NET 8 leg has no Garnet backend.
+#endif
+        if (refused)
         {
             await Assert.ThrowsAsync<InvalidOperationException>(() => RedisServer.StartAsync(options));
             return;

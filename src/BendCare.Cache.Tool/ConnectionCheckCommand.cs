@@ -2,16 +2,18 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
-namespace BendCare.Cache.QuickStart;
+namespace BendCare.Cache.Tool;
 
 /// <summary>
-/// <c>check</c>: the seed's <c>test-redis-connection</c>. Reads the settings exactly as a service does
-/// (<c>REDIS_*</c> and <c>BendCareCache__*</c> environment variables through <c>AddBendCareRedisCache()</c>, with
-/// the same binding and validation), runs <see cref="BendCareConnectionCheck"/>, prints what it found and exits
-/// 0 when the cache can be used, 1 otherwise (also when <c>REDIS_HOST</c> is not set: the cache would be disabled).
+/// <c>bendcare-cache check</c>: the seed's <c>test-redis-connection</c>. Reads the settings exactly as a service
+/// does (<c>REDIS_*</c> and <c>BendCareCache__*</c> environment variables through <c>AddBendCareRedisCache()</c>,
+/// with the same binding and validation), runs <see cref="BendCareConnectionCheck"/>, prints what it found and
+/// exits 0 when the cache can be used, 1 otherwise (also when <c>REDIS_HOST</c> is not set: the cache would be
+/// disabled). The quick-start sample's <c>check</c> argument runs this same command.
 /// </summary>
 internal static class ConnectionCheckCommand
 {
+    /// <summary>Runs the check against the configured server, writes its report to standard output and returns the exit code.</summary>
     public static async Task<int> RunAsync()
     {
         BendCareCacheOptions options;
@@ -25,7 +27,7 @@ internal static class ConnectionCheckCommand
             return 1;
         }
 
-        var result = await BendCareConnectionCheck.RunAsync(options);
+        var result = await BendCareConnectionCheck.RunAsync(options).ConfigureAwait(false);
         Console.WriteLine(result.ToText());
         return result.Success ? 0 : 1;
     }
