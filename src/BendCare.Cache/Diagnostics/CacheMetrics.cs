@@ -29,7 +29,7 @@ internal sealed class CacheMetrics : IDisposable
     public CacheMetrics(IMeterFactory? meterFactory = null)
     {
         _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
-        _hits = _meter.CreateCounter<long>("bendcare.cache.hits", "{hit}", "Reads answered from Redis (database queries avoided).");
+        _hits = _meter.CreateCounter<long>("bendcare.cache.hits", "{hit}", "Reads answered from the cache, Redis or the in-process L1 (database queries avoided).");
         _misses = _meter.CreateCounter<long>("bendcare.cache.misses", "{miss}", "Reads not answered from Redis, whatever the reason.");
         _loaderCalls = _meter.CreateCounter<long>("bendcare.cache.loader.calls", "{call}", "Calls of the caller's database loader.");
         _redisErrors = _meter.CreateCounter<long>("bendcare.cache.redis.errors", "{error}", "Redis operations that failed.");
