@@ -31,7 +31,7 @@ public enum LocalCacheTypes
 /// earlier value from its L1. Each invalidation waits for every instance's acknowledgement, at most
 /// <see cref="VerificationWindow"/>; an instance serves from L1 only while its own heartbeat keeps coming back through
 /// the invalidation channel. While the channel is down or unverified, L1 is bypassed and emptied. See docs/freshness.md.
-/// Every instance of a service must use the same <see cref="Types"/>.
+/// Instances may differ in <see cref="Types"/> (each broadcasts writes of every type), but one with L1 off broadcasts nothing: see docs/freshness.md (G6) for turning it on in a rolling deploy.
 /// </summary>
 public sealed class BendCareLocalCacheOptions
 {

@@ -47,6 +47,7 @@ public sealed class TcpFaultProxy : IAsyncDisposable
     private int _accepted;
     private int _resetOnAccept;
     private int _disposed;
+    private int _holdClosesWhileBlackholed;
 
     /// <summary>Starts listening on <paramref name="listenPort"/> (0: a free port) and forwards to <paramref name="targetHost"/>:<paramref name="targetPort"/>,
     /// which must be a loopback address.</summary>
@@ -115,6 +116,17 @@ public sealed class TcpFaultProxy : IAsyncDisposable
                 return _listener is not null;
             }
         }
+    }
+
+    /// <summary>
+    /// When set, a blackhole also holds back a close from either side (by default an EOF is passed on at once): the
+    /// server can drop a connection while the client, like one behind a middlebox that lost the FIN, still believes it
+    /// open. Off by default.
+    /// </summary>
+    public bool HoldClosesWhileBlackholed
+    {
+        get => Volatile.Read(ref _holdClosesWhileBlackholed) != 0;
+        set => Volatile.Write(ref _holdClosesWhileBlackholed, value ? 1 : 0);
     }
 
     /// <summary>Connections accepted so far (including those reset or blackholed).</summary>
@@ -490,6 +502,11 @@ public sealed class TcpFaultProxy : IAsyncDisposable
                     var read = await from.ReceiveAsync(buffer.AsMemory(), SocketFlags.None, token);
                     if (read == 0)
                     {
+                        if (_proxy.HoldClosesWhileBlackholed)
+                        {
+                            await _proxy.WaitWhileBlackholedAsync(token);
+                        }
+
                         return true;
                     }
 

@@ -140,7 +140,7 @@ internal sealed partial class CacheAsideEngine
         }
 
         // With L1, one message for them all once Redis has them (not one per id).
-        return _bus is not null && type.Local is not null ? await BroadcastManyAsync(type, ids, outcome).ConfigureAwait(false) : outcome;
+        return _bus is not null ? await BroadcastManyAsync(type, ids, outcome).ConfigureAwait(false) : outcome;
     }
 
     private ValueTask<InvalidationOutcome> InvalidateCoreAsync<T>(CacheType<T> type, string id, long deadline = 0)

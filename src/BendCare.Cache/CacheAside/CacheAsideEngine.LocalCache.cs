@@ -6,6 +6,7 @@ namespace BendCare.Cache.CacheAside;
 internal sealed partial class CacheAsideEngine
 {
     private InvalidationBus? _bus;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Type, string? Id, string Key, bool Grouped), byte> _awaitingReplay = new();
     private BendCareLocalCacheOptions? _localOptions;
     private LocalCacheMetrics? _localMetrics;
 
@@ -31,6 +32,7 @@ internal sealed partial class CacheAsideEngine
             _localOptions = options.LocalCache;
             _localMetrics = new LocalCacheMetrics(_metrics.Meter);
             _bus = new InvalidationBus(_connection, options, _localMetrics, _logger, _time);
+            _connection.RegisterBackgroundWork(RepublishReplayedAsync);
         }
     }
 
@@ -76,15 +78,46 @@ internal sealed partial class CacheAsideEngine
     private async ValueTask<InvalidationOutcome> ThenBroadcastAsync<T>(CacheType<T> type, string? id, ValueTask<InvalidationOutcome> write)
     {
         var outcome = await write.ConfigureAwait(false);
-        if (_bus is { } bus && type.Local is not null)
+        if (_bus is { } bus)
         {
             if (!await bus.BroadcastAsync([(type.Name, id)], CancellationToken.None).ConfigureAwait(false))
             {
                 outcome = NotBroadcast(type, outcome);
             }
+
+            if (outcome == InvalidationOutcome.Remembered)
+            {
+                // Redis has not taken the write yet: an instance that dropped the value now may read the old one again
+                // from Redis and install it. Once the replay has landed, the message goes out once more.
+                _awaitingReplay[(type.Name, id, id is null ? type.Key(string.Empty) : type.Key(id), type.Groups is not null && id is null)] = 0;
+            }
         }
 
         return outcome;
+    }
+
+    /// <summary>Background work: messages for writes whose replay has landed since (see <see cref="ThenBroadcastAsync"/>).</summary>
+    private async Task RepublishReplayedAsync(CancellationToken cancellationToken)
+    {
+        if (_bus is not { } bus || _awaitingReplay.IsEmpty)
+        {
+            return;
+        }
+
+        var landed = new List<(string Type, string? Id)>();
+        foreach (var pending in _awaitingReplay.Keys)
+        {
+            if (!_remembered.Blocks(pending.Key, pending.Grouped) && _awaitingReplay.TryRemove(pending, out _))
+            {
+                landed.Add((pending.Type, pending.Id));
+            }
+        }
+
+        if (landed.Count > 0)
+        {
+            // If it cannot be published now, the bus keeps it and publishes it later by itself.
+            await bus.BroadcastAsync(landed, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>After many writes of one type reached Redis: one message that drops them all everywhere.</summary>
@@ -112,6 +145,11 @@ internal sealed partial class CacheAsideEngine
     /// <param name="type">The cache type.</param>
     /// <param name="id">The id to drop everywhere; <see langword="null"/> for every value of the type.</param>
     /// <param name="write">The Redis-side write.</param>
+    /// <remarks>
+    /// Every type's writes are broadcast while this instance has L1 at all, also types it does not keep itself, so an
+    /// instance with other <see cref="BendCareLocalCacheOptions.Types"/> (a configuration changing during a deploy) does
+    /// not leave the others' copies in place. An instance with L1 off altogether publishes nothing: see docs/freshness.md.
+    /// </remarks>
     private ValueTask<InvalidationOutcome> WithBroadcast<T>(CacheType<T> type, string? id, ValueTask<InvalidationOutcome> write) =>
-        _bus is not null && type.Local is not null ? ThenBroadcastAsync(type, id, write) : write;
+        _bus is not null ? ThenBroadcastAsync(type, id, write) : write;
 }

@@ -28,6 +28,7 @@ internal sealed class InvalidationBus : IAsyncDisposable
     private readonly ConcurrentDictionary<string, LocalStore> _stores = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<long, PendingBroadcast> _pending = new();
     private readonly ConcurrentQueue<(string Type, string? Id)> _unsent = new();
+    private readonly ConcurrentDictionary<string, long> _peers = new(StringComparer.Ordinal);
     private readonly long[] _sentAt = new long[SentRing];
     private readonly string _busName;
     private readonly string _ackPrefix;
@@ -41,6 +42,7 @@ internal sealed class InvalidationBus : IAsyncDisposable
     private bool _cluster;
     private long _heartbeats;
     private long _lastOwnHeartbeat;
+    private long _lastOwnReceipt;
     private long _broadcasts;
     private int _unsentCount;
     private int _subscribing;
@@ -115,7 +117,8 @@ internal sealed class InvalidationBus : IAsyncDisposable
                 return false;
             }
 
-            pending.Expect(published.Value);
+            // Without our own window open we do not see every instance's heartbeats: wait for the whole window.
+            pending.Expect(published.Value, Verification.IsVerified ? RecentPeers() : [InstanceId, "(unverified writer)"]);
             try
             {
                 await pending.Task.WaitAsync(_wait, _time, cancellationToken).ConfigureAwait(false);
@@ -134,6 +137,29 @@ internal sealed class InvalidationBus : IAsyncDisposable
             _pending.TryRemove(number, out _);
             _metrics.BroadcastWait(_time.GetElapsedTime(started));
         }
+    }
+
+    /// <summary>
+    /// The instances whose heartbeat we saw within the last window and margin: any of them may still be verified by a
+    /// heartbeat of its own sent before our message, even if the server no longer counts it as subscribed.
+    /// </summary>
+    private List<string> RecentPeers()
+    {
+        long since = _time.GetTimestamp() - (long)(_wait.TotalSeconds * _time.TimestampFrequency);
+        var recent = new List<string>();
+        foreach (var (peer, seenAt) in _peers)
+        {
+            if (seenAt >= since)
+            {
+                recent.Add(peer);
+            }
+            else
+            {
+                _peers.TryRemove(new KeyValuePair<string, long>(peer, seenAt));
+            }
+        }
+
+        return recent;
     }
 
     /// <summary>
@@ -183,7 +209,25 @@ internal sealed class InvalidationBus : IAsyncDisposable
             _unsent.Enqueue(target);
             Interlocked.Increment(ref _unsentCount);
         }
+
+        if (Volatile.Read(ref _unsentCount) > MaxUnsentTargets)
+        {
+            // Too many to list (Redis unreachable for long, maybe since start): one flush of every type covers them.
+            while (_unsent.TryDequeue(out _))
+            {
+                Interlocked.Decrement(ref _unsentCount);
+            }
+
+            foreach (string type in _stores.Keys)
+            {
+                _unsent.Enqueue((type, null));
+                Interlocked.Increment(ref _unsentCount);
+            }
+        }
     }
+
+    /// <summary>Publishes these targets again later (once), with nobody waiting: a write Redis had not taken yet.</summary>
+    public void RepublishLater(IReadOnlyList<(string Type, string? Id)> targets) => Remember(targets);
 
     private void OnAttached(IConnectionMultiplexer multiplexer)
     {
@@ -265,6 +309,7 @@ internal sealed class InvalidationBus : IAsyncDisposable
 
                 _cluster = cluster;
                 _bus = bus;
+                Volatile.Write(ref _lastOwnReceipt, _time.GetTimestamp());
                 _busQueue = busQueue;
                 _ackQueue = ackQueue;
             }
@@ -297,6 +342,21 @@ internal sealed class InvalidationBus : IAsyncDisposable
 
         if (multiplexer is null)
         {
+            _ = SubscribeAsync();
+            return;
+        }
+
+        if (_time.GetTimestamp() - Volatile.Read(ref _lastOwnReceipt) > 10 * (long)(_wait.TotalSeconds * _time.TimestampFrequency))
+        {
+            // Subscribed, connected, yet none of our heartbeats came back for ten windows: the subscription is gone
+            // without an event (a shared multiplexer's UnsubscribeAll, a server that dropped us quietly). Start again.
+            lock (_gate)
+            {
+                Unsubscribe();
+            }
+
+            Verification.Lapse();
+            Volatile.Write(ref _lastOwnReceipt, _time.GetTimestamp());
             _ = SubscribeAsync();
             return;
         }
@@ -369,6 +429,10 @@ internal sealed class InvalidationBus : IAsyncDisposable
             {
                 OnOwnHeartbeat(parsed.Number);
             }
+            else
+            {
+                _peers[parsed.Sender] = _time.GetTimestamp();
+            }
 
             return;
         }
@@ -407,6 +471,7 @@ internal sealed class InvalidationBus : IAsyncDisposable
         }
 
         Volatile.Write(ref _lastOwnHeartbeat, number);
+        Volatile.Write(ref _lastOwnReceipt, _time.GetTimestamp());
         if (Volatile.Read(ref _heartbeats) - number < SentRing)
         {
             Verification.Verify(Volatile.Read(ref _sentAt[number % SentRing]));
@@ -417,7 +482,7 @@ internal sealed class InvalidationBus : IAsyncDisposable
     {
         if (BusMessage.TryDecode(message.Message, out var parsed) && parsed.Kind == BusMessageKind.Ack && _pending.TryGetValue(parsed.Number, out var pending))
         {
-            pending.Received();
+            pending.Received(parsed.Sender);
         }
     }
 
@@ -448,27 +513,51 @@ internal sealed class InvalidationBus : IAsyncDisposable
     private sealed class PendingBroadcast
     {
         private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly HashSet<string> _ackers = new(StringComparer.Ordinal);
+        private readonly object _gate = new();
         private long _expected = -1;
-        private long _received;
+        private IReadOnlyCollection<string> _required = [];
 
         public Task Task => _done.Task;
 
-        public long Missing => Math.Max(0, Interlocked.Read(ref _expected) - Interlocked.Read(ref _received));
-
-        public void Expect(long receivers)
+        public long Missing
         {
-            Interlocked.Exchange(ref _expected, receivers);
-            if (Interlocked.Read(ref _received) >= receivers)
+            get
             {
-                _done.TrySetResult();
+                lock (_gate)
+                {
+                    long missingRequired = _required.Count(r => !_ackers.Contains(r));
+                    return Math.Max(Math.Max(0, _expected - _ackers.Count), missingRequired);
+                }
             }
         }
 
-        public void Received()
+        /// <summary>
+        /// Done once as many instances as the channel counted have acknowledged AND every instance seen alive lately has:
+        /// one the server dropped without it noticing is not counted, but its window may still be open.
+        /// </summary>
+        public void Expect(long receivers, IReadOnlyCollection<string> required)
         {
-            long received = Interlocked.Increment(ref _received);
-            long expected = Interlocked.Read(ref _expected);
-            if (expected >= 0 && received >= expected)
+            lock (_gate)
+            {
+                _expected = receivers;
+                _required = required;
+                CompleteIfDone();
+            }
+        }
+
+        public void Received(string sender)
+        {
+            lock (_gate)
+            {
+                _ackers.Add(sender);
+                CompleteIfDone();
+            }
+        }
+
+        private void CompleteIfDone()
+        {
+            if (_expected >= 0 && _ackers.Count >= _expected && _required.All(_ackers.Contains))
             {
                 _done.TrySetResult();
             }

@@ -12,6 +12,7 @@ internal sealed class LocalVerification
     private readonly long _window;
     private long _verifiedUntil;
     private long _generation;
+    private long _lapsedAt = long.MinValue;
 
     /// <param name="time">The monotonic clock.</param>
     /// <param name="window">How long after its SEND time a heartbeat that came back verifies this instance.</param>
@@ -56,11 +57,20 @@ internal sealed class LocalVerification
     /// <param name="sentAt">The local timestamp taken before the heartbeat was published.</param>
     public void Verify(long sentAt)
     {
+        // A heartbeat sent before the last lapse proves nothing about the subscription after it (a replaced or failed
+        // subscription's queue may still hold one).
+        if (sentAt <= Volatile.Read(ref _lapsedAt))
+        {
+            return;
+        }
+
         long now = _time.GetTimestamp();
         long until = sentAt + _window;
         if (now >= Volatile.Read(ref _verifiedUntil))
         {
-            Lapse();
+            // The window ran out: nothing installed before may be served again. Heartbeats in flight are still good
+            // (same subscription, in order), so this is not a lapse of the subscription.
+            MoveGeneration();
         }
 
         // Generation before window: a reader that sees the new window sees the new generation.
@@ -72,6 +82,12 @@ internal sealed class LocalVerification
 
     /// <summary>Closes the window and moves the generation: everything installed so far becomes invisible.</summary>
     public void Lapse()
+    {
+        Volatile.Write(ref _lapsedAt, _time.GetTimestamp());
+        MoveGeneration();
+    }
+
+    private void MoveGeneration()
     {
         Volatile.Write(ref _verifiedUntil, 0);
         Interlocked.Increment(ref _generation);

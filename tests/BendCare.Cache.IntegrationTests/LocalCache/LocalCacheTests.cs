@@ -272,7 +272,7 @@ public sealed class LocalCacheTests(LocalCacheServerFixture fixture, ITestOutput
         Assert.Equal("user-other", value!.Subject);
     }
 
-    private static async Task<CacheHost> StartAsync(int port, string prefix, LocalCacheTypes types, Action<BendCareCacheOptions>? configure = null) =>
+    internal static async Task<CacheHost> StartAsync(int port, string prefix, LocalCacheTypes types, Action<BendCareCacheOptions>? configure = null) =>
         await CacheHost.StartAsync("127.0.0.1", port, prefix, o =>
         {
             o.LocalCache.Types = types;
@@ -294,7 +294,7 @@ public sealed class LocalCacheTests(LocalCacheServerFixture fixture, ITestOutput
     /// Reads until a read leaves the server's GET count unchanged: the instance's first reads go to Redis (its L1 starts
     /// unverified and fills from Redis), the user-visible sign that L1 now answers.
     /// </summary>
-    private static Task UntilServedLocallyAsync<T>(IConnectionMultiplexer admin, Func<ValueTask<T>> read) =>
+    internal static Task UntilServedLocallyAsync<T>(IConnectionMultiplexer admin, Func<ValueTask<T>> read) =>
         UntilServedLocallyAsync(() => GetCallsAsync(admin), read);
 
     /// <summary>As above, with the GET calls counted by <paramref name="getCalls"/> (summed over a cluster's primaries).</summary>
