@@ -20,6 +20,7 @@ double target = 0.95;
 string mode = "compare";
 string? plot = null;
 string? outFile = null;
+bool rateGiven = false;
 
 try
 {
@@ -47,6 +48,7 @@ try
                 break;
             case "--rate":
                 traffic = traffic with { RequestsPerSecond = Number() };
+                rateGiven = true;
                 break;
             case "--users":
                 traffic = traffic with { Users = (int)Number() };
@@ -102,7 +104,7 @@ try
                     --compare (default)      cache off, then on: queries per request at steady state, reduction, req/s, failures
                       --warmup S (30) --measure S (60) --target PERCENT (95)
                     --outage                 cache on; Redis kill -9'd and restarted on the same port; no request may fail
-                      --warmup S (10) --before S (20) --down S (20) --after S (40) --plot FILE.png
+                      --warmup S (10) --before S (20) --down S (20) --after S (40) --plot FILE.png; --rate defaults to 2000 here
                     traffic: --vus N (32) --rate R (0: as fast as answered) --users N (1000) --zipf S (1) --session-minutes M (10) --logout-share F (0.5)
                              --user-edit-every S (5) --role-edit-every S (30; 0: never) --off-permission-share F (0.05) --seed N (1)
                     hosts:   --redis host:port[,password=..] (compare only; default: a redis-server of its own from PATH)
@@ -113,6 +115,12 @@ try
             default:
                 throw new ArgumentException($"unknown option {args[i]}; try --help");
         }
+    }
+
+    if (mode == "outage" && !rateGiven)
+    {
+        // A service is not run at the edge of its CPU: paced, the plot shows what the outage does, not the machine's noise.
+        traffic = traffic with { RequestsPerSecond = OutagePhases.DefaultRequestsPerSecond };
     }
 
     traffic.Validate();

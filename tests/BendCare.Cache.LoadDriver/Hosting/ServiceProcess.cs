@@ -23,6 +23,8 @@ internal sealed class ServiceProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly DirectoryInfo _directory;
     private readonly ConcurrentQueue<string> _output = new();
+    private readonly ConcurrentDictionary<string, int> _warnings = new(StringComparer.Ordinal);
+    private string? _levelLine;
 
     private ServiceProcess(Process process, DirectoryInfo directory, Uri address)
     {
@@ -44,6 +46,9 @@ internal sealed class ServiceProcess : IAsyncDisposable
 
     /// <summary>The last lines the service printed, for error messages.</summary>
     public string RecentOutput => string.Join(Environment.NewLine, _output);
+
+    /// <summary>Each distinct warning or error the service logged ("level: category[event]: message"), with how often.</summary>
+    public IReadOnlyList<(string Line, int Count)> Warnings => [.. _warnings.Select(w => (w.Key, w.Value)).OrderByDescending(w => w.Value)];
 
     /// <summary>The service's dll as built next to the driver (recorded at build time), or <see langword="null"/>.</summary>
     public static string? BuiltAssembly => typeof(ServiceProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
@@ -97,8 +102,8 @@ internal sealed class ServiceProcess : IAsyncDisposable
 
         var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {info.FileName} {dll}.");
         var service = new ServiceProcess(process, directory, new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/"));
-        process.OutputDataReceived += (_, e) => service.Keep(e.Data);
-        process.ErrorDataReceived += (_, e) => service.Keep(e.Data);
+        process.OutputDataReceived += (_, e) => service.Keep(e.Data, logLines: true);
+        process.ErrorDataReceived += (_, e) => service.Keep(e.Data, logLines: false);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         try
@@ -173,16 +178,37 @@ internal sealed class ServiceProcess : IAsyncDisposable
         }
     }
 
-    private void Keep(string? line)
+    // Called for one stream at a time; only standard output (the console logger's) is read for log lines.
+    private void Keep(string? line, bool logLines)
     {
         if (line is null)
         {
             return;
         }
 
+        if (logLines)
+        {
+            CountWarning(line);
+        }
+
         _output.Enqueue(line);
         while (_output.Count > OutputLines && _output.TryDequeue(out _))
         {
+        }
+    }
+
+    private void CountWarning(string line)
+    {
+        // The console logger writes "warn: Category[id]" and then the message, indented, on the next line.
+        if (_levelLine is { } level)
+        {
+            _levelLine = null;
+            string message = line.Trim();
+            _warnings.AddOrUpdate($"{level}: {(message.Length > 240 ? message[..240] + " ..." : message)}", 1, static (_, n) => n + 1);
+        }
+        else if (line.StartsWith("warn: ", StringComparison.Ordinal) || line.StartsWith("fail: ", StringComparison.Ordinal) || line.StartsWith("crit: ", StringComparison.Ordinal))
+        {
+            _levelLine = line;
         }
     }
 

@@ -24,7 +24,7 @@ internal static class OutagePlot
     public static string Svg(OutageResult run)
     {
         var intervals = run.Intervals.Where(i => i.Seconds > 0).ToList();
-        double xMax = NiceCeiling(run.Ended.TotalSeconds, 10);
+        double xMax = Math.Ceiling(run.Ended.TotalSeconds / 5) * 5;
         var requests = intervals.Select(i => (i.To.Elapsed.TotalSeconds, i.RequestsPerSecond)).ToList();
         var queries = intervals.Select(i => (i.To.Elapsed.TotalSeconds, i.QueriesPerSecond)).ToList();
         var hitRate = intervals.Where(i => !double.IsNaN(i.HitRate)).Select(i => (i.To.Elapsed.TotalSeconds, i.HitRate * 100)).ToList();
@@ -34,10 +34,13 @@ internal static class OutagePlot
         svg.Append(Invariant($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{Height}\" viewBox=\"0 0 {Width} {Height}\" font-family=\"DejaVu Sans, Liberation Sans, Arial, sans-serif\">"));
         svg.Append(Invariant($"<rect width=\"{Width}\" height=\"{Height}\" fill=\"#ffffff\"/>"));
         Text(svg, Left, 34, 20, "bold", "start", "Reference service under load: Redis killed (kill -9) mid-run, then started again on the same port");
-        Text(svg, Left, 60, 14, "normal", "start", Invariant(
-            $"{run.Traffic.VirtualUsers} virtual users, Zipf s={run.Traffic.ZipfExponent:0.##} over {run.Traffic.Users} users · failed requests: {run.Total.Failures:N0} of {run.Total.Requests:N0} · database queries/s: before {run.Before.QueriesPerSecond:N0}, Redis down {run.During.QueriesPerSecond:N0}, after {run.After.QueriesPerSecond:N0}"));
+        Text(svg, Left, 58, 14, "normal", "start", Invariant(
+            $"{run.Traffic.VirtualUsers} virtual users{(run.Traffic.RequestsPerSecond > 0 ? $" paced at {run.Traffic.RequestsPerSecond:N0} requests/s" : "")}, Zipf s={run.Traffic.ZipfExponent:0.##} over {run.Traffic.Users} users, logins, logouts and admin edits; one service process, SQLite, redis-server"));
+        string hitsBack = run.HitsBackAfter is { } back ? Invariant($" · hit rate ≥ 90 % again {back.TotalSeconds:0.0} s after the restart") : "";
+        Text(svg, Left, 78, 14, "bold", "start", Invariant(
+            $"failed requests: {run.Total.Failures:N0} of {run.Total.Requests:N0} · database queries/s: before {run.Before.QueriesPerSecond:N0}, Redis down {run.During.QueriesPerSecond:N0}, after {run.After.QueriesPerSecond:N0}{hitsBack}"));
 
-        var top = new Panel(90, 420, xMax, NiceCeiling(Math.Max(requests.Concat(queries).Select(p => p.Item2).DefaultIfEmpty(1).Max(), 1), 5));
+        var top = new Panel(100, 420, xMax, NiceCeiling(Math.Max(requests.Concat(queries).Select(p => p.Item2).DefaultIfEmpty(1).Max(), 1), 5));
         top.Draw(svg, shade, "per second", [("requests/s", RequestsColour, requests), ("database queries/s", QueriesColour, queries)]);
         Text(svg, top.X((shade.Item1 + shade.Item2) / 2), top.Top + 18, 13, "bold", "middle", "Redis down");
 
@@ -80,14 +83,14 @@ internal static class OutagePlot
         {
             svg.Append(Invariant($"<rect x=\"{X(shade.From):0.#}\" y=\"{Top:0.#}\" width=\"{X(shade.To) - X(shade.From):0.#}\" height=\"{Bottom - Top:0.#}\" fill=\"#f4cccc\"/>"));
             double yStep = NiceStep(YMax, 5);
-            for (double v = 0; v <= YMax + yStep / 2; v += yStep)
+            for (double v = 0; v <= YMax + 1e-9; v += yStep)
             {
                 svg.Append(Invariant($"<line x1=\"{Left}\" x2=\"{Right}\" y1=\"{Y(v):0.#}\" y2=\"{Y(v):0.#}\" stroke=\"#ddd\"/>"));
                 Text(svg, Left - 8, Y(v) + 4, 12, "normal", "end", v.ToString("N0", CultureInfo.InvariantCulture));
             }
 
             double xStep = NiceStep(XMax, 10);
-            for (double s = 0; s <= XMax + xStep / 2; s += xStep)
+            for (double s = 0; s <= XMax + 1e-9; s += xStep)
             {
                 svg.Append(Invariant($"<line x1=\"{X(s):0.#}\" x2=\"{X(s):0.#}\" y1=\"{Bottom}\" y2=\"{Bottom + 5}\" stroke=\"#444\"/>"));
                 Text(svg, X(s), Bottom + 19, 12, "normal", "middle", s.ToString("0", CultureInfo.InvariantCulture));

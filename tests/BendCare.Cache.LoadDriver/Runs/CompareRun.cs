@@ -4,7 +4,8 @@ using BendCare.Cache.LoadDriver.Traffic;
 namespace BendCare.Cache.LoadDriver.Runs;
 
 /// <summary>One measured steady-state window of one mode, and what the whole run (priming included) saw.</summary>
-internal sealed record ModeResult(string Mode, Window Window, OutcomeCounts Total, IReadOnlyList<string> FailureSamples, string Server, string LoadAverage);
+internal sealed record ModeResult(
+    string Mode, Window Window, OutcomeCounts Total, IReadOnlyList<string> FailureSamples, string Server, string LoadAverage, IReadOnlyList<(string Line, int Count)> ServiceWarnings);
 
 /// <summary>The cache-off and cache-on runs of <c>--compare</c>: the same traffic against a fresh service each time.</summary>
 internal static class CompareRun
@@ -29,6 +30,7 @@ internal static class CompareRun
             session.Traffic.Outcomes.Snapshot(),
             session.Traffic.Outcomes.FailureSamples,
             session.Cache?.ToString() ?? "none (the library's disabled mode)",
-            load);
+            load,
+            session.Service.Warnings);
     }
 }

@@ -6,6 +6,9 @@ namespace BendCare.Cache.LoadDriver.Runs;
 /// <summary>How long each part of the outage run lasts.</summary>
 internal sealed record OutagePhases
 {
+    /// <summary>The outage run's pace unless <c>--rate</c> says otherwise (requests/s over all virtual users).</summary>
+    public const double DefaultRequestsPerSecond = 2000;
+
     /// <summary>Traffic before the "before" window starts (the samples still show it).</summary>
     public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -50,7 +53,7 @@ internal static class OutageRun
                 {
                     try
                     {
-                        var sample = await session.SnapshotAsync(withMetrics: false, stopSampling.Token);
+                        var sample = await session.SnapshotAsync(withMetrics: true, stopSampling.Token);
                         lock (samples)
                         {
                             samples.Add(sample);
@@ -93,7 +96,8 @@ internal static class OutageRun
             session.Traffic.Outcomes.FailureSamples,
             samplerErrors,
             Machine.LoadAverage(),
-            traffic);
+            traffic,
+            session.Service.Warnings);
         progress.WriteLine($"[outage] {result.Total.Failures} failed requests; queries/s before {result.Before.QueriesPerSecond:0}, during {result.During.QueriesPerSecond:0}, after {result.After.QueriesPerSecond:0}");
         return result;
     }
@@ -110,7 +114,8 @@ internal sealed record OutageResult(
     IReadOnlyList<string> FailureSamples,
     int SamplerErrors,
     string LoadAverage,
-    TrafficOptions Traffic)
+    TrafficOptions Traffic,
+    IReadOnlyList<(string Line, int Count)> ServiceWarnings)
 {
     /// <summary>Steady state with Redis up, from the end of the warm-up to the kill.</summary>
     public Window Before => Between(Phases.Warmup, Killed);
@@ -125,7 +130,7 @@ internal sealed record OutageResult(
     public Window Refill => Between(Restarted, Restarted + TimeSpan.FromSeconds(5));
 
     /// <summary>Consecutive samples as intervals.</summary>
-    public IEnumerable<Window> Intervals => Samples.Zip(Samples.Skip(1), (from, to) => new Window(from, to));
+    public IEnumerable<Window> Intervals => Samples.Zip(Samples.Skip(1), (from, to) => new Window(from, to)).Where(i => i.To.Elapsed <= Ended);
 
     /// <summary>From the restart to the end of the first sampled interval with a hit rate of 90 % or more; null if none.</summary>
     public TimeSpan? HitsBackAfter => Intervals.FirstOrDefault(i => i.From.Elapsed >= Restarted && i.HitRate >= 0.9) is { } first

@@ -69,6 +69,7 @@ internal static class Report
         DriverRows(w, a.Driver, b.Driver);
         WriteFailures(w, off.Mode, off.FailureSamples);
         WriteFailures(w, on.Mode, on.FailureSamples);
+        WriteWarnings(w, on.Mode, on.ServiceWarnings);
         w.WriteLine();
         w.WriteLine(Invariant($"Servers: cache on used {on.Server}."));
         return w.ToString();
@@ -81,11 +82,23 @@ internal static class Report
         w.WriteLine();
         w.WriteLine(Invariant($"Traffic: {run.Traffic.Describe()}. Redis killed with kill -9 at {run.Killed.TotalSeconds:0.0} s, started again (empty) on the same port at {run.Restarted.TotalSeconds:0.0} s; run ended at {run.Ended.TotalSeconds:0.0} s; `/stats` sampled every {run.Phases.SampleEvery.TotalMilliseconds:0} ms ({run.Samples.Count} samples, {run.SamplerErrors} failed)."));
         w.WriteLine();
-        w.WriteLine("| window | seconds | requests/s | database queries/s | queries per request | hit rate |");
-        w.WriteLine("|---|---:|---:|---:|---:|---:|");
-        foreach (var (name, window) in new[] { ("before (Redis up)", run.Before), ("Redis down", run.During), ("first 5 s after the restart", run.Refill), (Invariant($"after (last {run.Phases.Settled.TotalSeconds:0} s)"), run.After) })
+        w.WriteLine("| window | seconds | requests/s | database queries/s | queries per request | hit rate | Redis errors / timeouts / write-backs dropped |");
+        w.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+        (string Name, Window Window)[] windows =
+            [("before (Redis up)", run.Before), ("Redis down", run.During), ("first 5 s after the restart", run.Refill), (Invariant($"after (last {run.Phases.Settled.TotalSeconds:0} s)"), run.After)];
+        foreach (var (name, window) in windows)
         {
-            w.WriteLine(Invariant($"| {name} | {window.Seconds:0.0} | {window.RequestsPerSecond:N0} | {window.QueriesPerSecond:N0} | {window.QueriesPerRequest:0.000} | {Percent(window.HitRate)} |"));
+            w.WriteLine(Invariant($"| {name} | {window.Seconds:0.0} | {window.RequestsPerSecond:N0} | {window.QueriesPerSecond:N0} | {window.QueriesPerRequest:0.000} | {Percent(window.HitRate)} | {window.Trouble.Errors:0} / {window.Trouble.Timeouts:0} / {window.Trouble.WriteBacksDropped:0} |"));
+        }
+
+        w.WriteLine();
+        w.WriteLine("Database queries per second by name:");
+        w.WriteLine();
+        w.WriteLine("| window | " + string.Join(" | ", windows.Select(x => x.Name)) + " |");
+        w.WriteLine("|---|" + string.Concat(windows.Select(_ => "---:|")));
+        foreach (string query in windows.SelectMany(x => x.Window.QueriesByName.Select(q => q.Name)).Distinct().Order(StringComparer.Ordinal))
+        {
+            w.WriteLine($"| `{query}` | " + string.Join(" | ", windows.Select(x => Invariant($"{x.Window.QueriesByName.FirstOrDefault(q => q.Name == query).Count / x.Window.Seconds:0.0}"))) + " |");
         }
 
         w.WriteLine();
@@ -105,6 +118,7 @@ internal static class Report
         }
 
         WriteFailures(w, "outage run", run.FailureSamples);
+        WriteWarnings(w, "outage run", run.ServiceWarnings);
         return w.ToString();
     }
 
@@ -144,6 +158,22 @@ internal static class Report
         }
 
         w.WriteLine();
+    }
+
+    private static void WriteWarnings(StringWriter w, string mode, IReadOnlyList<(string Line, int Count)> warnings)
+    {
+        if (warnings.Count == 0)
+        {
+            return;
+        }
+
+        w.WriteLine();
+        w.WriteLine($"The service's warnings and errors ({mode}, whole run, each distinct line with its count):");
+        w.WriteLine();
+        foreach (var (line, count) in warnings.Take(15))
+        {
+            w.WriteLine($"- {count} × `{line}`");
+        }
     }
 
     private static void Row(StringWriter w, string name, string first, string second) => w.WriteLine($"| {name} | {first} | {second} |");
