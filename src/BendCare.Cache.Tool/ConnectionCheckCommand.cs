@@ -26,6 +26,12 @@ internal static class ConnectionCheckCommand
             Console.WriteLine($"FAILED (config): {string.Join(" ", e.Failures)}");
             return 1;
         }
+        catch (InvalidOperationException e)
+        {
+            // A setting that does not parse (BendCareCache__OperationTimeout=soon): the binder names it.
+            Console.WriteLine($"FAILED (config): {e.Message}");
+            return 1;
+        }
 
         var result = await BendCareConnectionCheck.RunAsync(options).ConfigureAwait(false);
         Console.WriteLine(result.ToText());

@@ -84,7 +84,8 @@ internal sealed class FailureLog
     /// </summary>
     public void RecordCredentialsFailure(string description)
     {
-        Set(FailureReason.Credentials, $"{FailureReason.Credentials}: {description}");
+        // Masked here too: a provider's own message may repeat the secret it handed out (a Secrets Manager JSON string).
+        Set(FailureReason.Credentials, $"{FailureReason.Credentials}: {Safe(description)}");
         LogCredentialsProblemRarely();
     }
 

@@ -16,6 +16,14 @@ public sealed class ConnectionCheckCommandTests(SharedRedisFixture redis)
 
     public static readonly TheoryData<string> Programs = new(ProgramFolders);
 
+    /// <summary>Settings the options binder cannot convert, as an operator mistypes them.</summary>
+    public static readonly TheoryData<string, string, string> UnparsableSettings = new()
+    {
+        { "src/BendCare.Cache.Tool", "BendCareCache__ConnectTimeout", "5s" },
+        { "src/BendCare.Cache.Tool", "BendCareCache__TraceIds", "yes" },
+        { "samples/BendCare.Cache.QuickStart", "BendCareCache__ConnectTimeout", "5s" },
+    };
+
     /// <summary>
     /// The programs are run by the machine's <c>dotnet</c>, on its runtime, whichever runtime runs these tests
     /// (the .NET 8 leg of the tests runs self-contained on a machine that has only the .NET 10 runtime).
@@ -67,11 +75,27 @@ public sealed class ConnectionCheckCommandTests(SharedRedisFixture redis)
         Assert.Contains("FAILED (disabled): ", output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [MemberData(nameof(UnparsableSettings))]
+    public async Task Check_command_exits_1_with_a_one_line_reason_when_a_setting_cannot_be_parsed(string program, string name, string value)
+    {
+        var (exitCode, output) = await RunCheckAsync(program, new()
+        {
+            ["REDIS_HOST"] = redis.Server.Host,
+            ["REDIS_PORT"] = redis.Server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [name] = value,
+        });
+
+        Assert.True(exitCode == 1, $"exit code {exitCode}, output:\n{output}");
+        Assert.StartsWith("FAILED (config): ", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// Runs <c>dotnet &lt;program&gt;.dll check</c> with only <paramref name="environment"/> as cache settings:
     /// REDIS_* and BendCareCache__* variables of the test process are removed first.
     /// </summary>
-    private static async Task<(int ExitCode, string Output)> RunCheckAsync(string program, Dictionary<string, string?> environment)
+    internal static async Task<(int ExitCode, string Output)> RunCheckAsync(string program, Dictionary<string, string?> environment)
     {
         var info = new ProcessStartInfo("dotnet")
         {
