@@ -96,6 +96,16 @@ try
             case "--redis":
                 host = host with { RedisEndpoint = Next() };
                 break;
+            case "--service-setting":
+                string setting = Next();
+                int equals = setting.IndexOf('=', StringComparison.Ordinal);
+                if (equals <= 0)
+                {
+                    throw new ArgumentException($"--service-setting takes NAME=VALUE; got '{setting}'");
+                }
+
+                host = host with { ServiceSettings = new Dictionary<string, string>(host.ServiceSettings, StringComparer.Ordinal) { [setting[..equals]] = setting[(equals + 1)..] } };
+                break;
             case "--service-dll":
                 host = host with { ServiceAssembly = Next() };
                 break;
@@ -109,6 +119,8 @@ try
                              --user-edit-every S (5) --role-edit-every S (30; 0: never) --off-permission-share F (0.05) --seed N (1)
                     hosts:   --redis host:port[,password=..] (compare only; default: a redis-server of its own from PATH)
                              --service-dll PATH (default: the one built with this driver)
+                             --service-setting NAME=VALUE (repeatable): an environment variable for the service, e.g.
+                               BendCareCache__TokenNotBlacklistedTtl=00:05:00
                     --out FILE               also write the Markdown report to FILE
                     """);
                 return 0;
@@ -146,7 +158,7 @@ if (mode == "compare")
 {
     var off = await CompareRun.MeasureAsync(cacheOn: false, traffic, host, warmup, measure, progress, cancel.Token);
     var on = await CompareRun.MeasureAsync(cacheOn: true, traffic, host, warmup, measure, progress, cancel.Token);
-    report = Report.Compare(off, on, traffic, warmup, measure, target);
+    report = Report.Compare(off, on, traffic, host, warmup, measure, target);
     passed = off.Total.Failures == 0 && on.Total.Failures == 0 && 1 - on.Window.QueriesPerRequest / off.Window.QueriesPerRequest >= target;
 }
 else

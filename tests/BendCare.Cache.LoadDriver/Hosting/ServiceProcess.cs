@@ -57,7 +57,9 @@ internal sealed class ServiceProcess : IAsyncDisposable
     /// <summary>Starts the service and returns once <c>/stats</c> answers (the service is seeded and listening).</summary>
     /// <param name="cache"><see langword="null"/>: <c>--cache off</c> (the library's disabled mode); else that server.</param>
     /// <param name="assemblyPath">The service's dll; <see langword="null"/>: <see cref="BuiltAssembly"/>.</param>
-    public static async Task<ServiceProcess> StartAsync(CacheServer? cache, string? assemblyPath, CancellationToken cancellationToken)
+    /// <param name="settings">More environment variables for the service (its options, e.g. <c>BendCareCache__*</c>).</param>
+    public static async Task<ServiceProcess> StartAsync(
+        CacheServer? cache, string? assemblyPath, IReadOnlyDictionary<string, string> settings, CancellationToken cancellationToken)
     {
         string dll = assemblyPath ?? BuiltAssembly ?? throw new InvalidOperationException("The reference service's dll is not recorded in this build; pass --service-dll.");
         if (!File.Exists(dll))
@@ -98,6 +100,11 @@ internal sealed class ServiceProcess : IAsyncDisposable
             }
 
             info.Environment["BendCareCache__KeyPrefix"] = cache.KeyPrefix;
+        }
+
+        foreach (var (name, value) in settings)
+        {
+            info.Environment[name] = value;
         }
 
         var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {info.FileName} {dll}.");

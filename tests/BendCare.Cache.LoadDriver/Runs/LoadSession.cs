@@ -13,6 +13,12 @@ internal sealed record HostOptions
 
     /// <summary>The service's dll; <see langword="null"/>: the one built with the driver.</summary>
     public string? ServiceAssembly { get; init; }
+
+    /// <summary>
+    /// More settings for the service, as environment variables (e.g. <c>BendCareCache__TokenNotBlacklistedTtl=00:05:00</c>),
+    /// given to both modes.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> ServiceSettings { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
 }
 
 /// <summary>One service process (cache on or off), its Redis when on, and the traffic against it, primed and running.</summary>
@@ -55,7 +61,7 @@ internal sealed class LoadSession : IAsyncDisposable
                 cache = host.RedisEndpoint is { } endpoint ? CacheServer.Given(endpoint) : await CacheServer.StartOwnAsync(cancellationToken);
             }
 
-            service = await ServiceProcess.StartAsync(cache, host.ServiceAssembly, cancellationToken);
+            service = await ServiceProcess.StartAsync(cache, host.ServiceAssembly, host.ServiceSettings, cancellationToken);
             var session = new LoadSession(cache, service, new TrafficRun(new ServiceApi(service.Client), traffic));
             progress.WriteLine($"[{session.Mode}] service on {service.Address}{(cache is null ? "" : $", Redis: {cache}")}; priming {traffic.Users} users ...");
             var priming = Stopwatch.StartNew();

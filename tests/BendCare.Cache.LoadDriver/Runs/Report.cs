@@ -21,7 +21,7 @@ internal static class Report
         ["set_role_permissions"] = "the admin's role permission edits: writes",
     };
 
-    public static string Compare(ModeResult off, ModeResult on, TrafficOptions traffic, TimeSpan warmup, TimeSpan measure, double target)
+    public static string Compare(ModeResult off, ModeResult on, TrafficOptions traffic, HostOptions host, TimeSpan warmup, TimeSpan measure, double target)
     {
         var w = new StringWriter(CultureInfo.InvariantCulture);
         Window a = off.Window, b = on.Window;
@@ -29,6 +29,11 @@ internal static class Report
         w.WriteLine("## Database queries per request, cache off and on");
         w.WriteLine();
         w.WriteLine(Invariant($"Traffic: {traffic.Describe()}. Each mode: a fresh service process and SQLite file (cache on: a fresh Redis), every user primed (logged in, one request), {warmup.TotalSeconds:0} s warm-up, then {measure.TotalSeconds:0} s measured from `/stats` (seed excluded)."));
+        if (host.ServiceSettings.Count > 0)
+        {
+            w.WriteLine();
+            w.WriteLine("Service settings: " + string.Join(", ", host.ServiceSettings.Select(s => $"`{s.Key}={s.Value}`")) + ".");
+        }
         w.WriteLine();
         w.WriteLine("| | cache off | cache on |");
         w.WriteLine("|---|---:|---:|");
