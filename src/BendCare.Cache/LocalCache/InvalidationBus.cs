@@ -118,7 +118,16 @@ internal sealed class InvalidationBus : IAsyncDisposable
             }
 
             // Without our own window open we do not see every instance's heartbeats: wait for the whole window.
-            pending.Expect(published.Value, Verification.IsVerified ? RecentPeers() : [InstanceId, "(unverified writer)"]);
+            var recent = Verification.IsVerified ? RecentPeers() : null;
+            pending.Expect(published.Value, recent ?? [InstanceId, "(unverified writer)"]);
+            if (recent is not null && published.Value < recent.Count + 1)
+            {
+                // Fewer receivers than the instances alive a moment ago, us included: some subscription is moving (a
+                // shard failing over re-subscribes its clients without any connection failing). Say it again shortly,
+                // when they are back.
+                RepublishLater(targets);
+            }
+
             try
             {
                 await pending.Task.WaitAsync(_wait, _time, cancellationToken).ConfigureAwait(false);
@@ -292,9 +301,9 @@ internal sealed class InvalidationBus : IAsyncDisposable
             var bus = cluster ? RedisChannel.Sharded(_busName) : RedisChannel.Literal(_busName);
             var ack = cluster ? RedisChannel.Sharded(_ackPrefix + InstanceId) : RedisChannel.Literal(_ackPrefix + InstanceId);
             var subscriber = multiplexer.GetSubscriber();
-            var ackQueue = await subscriber.SubscribeAsync(ack).ConfigureAwait(false);
+            var ackQueue = await subscriber.SubscribeAsync(ack, CommandFlags.DemandMaster).ConfigureAwait(false);
             ackQueue.OnMessage(OnAck);
-            var busQueue = await subscriber.SubscribeAsync(bus).ConfigureAwait(false);
+            var busQueue = await subscriber.SubscribeAsync(bus, CommandFlags.DemandMaster).ConfigureAwait(false);
 
             // In order, one at a time: the proof rests on an invalidation being processed before any later heartbeat.
             busQueue.OnMessage(OnBusMessage);
