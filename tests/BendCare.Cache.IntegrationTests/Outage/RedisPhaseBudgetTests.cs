@@ -59,8 +59,9 @@ public sealed class RedisPhaseBudgetTests(SharedRedisFixture redis, ITestOutputH
         var median = waits.Order().ElementAt(1);
         Assert.True(median < timeout * 1.2, $"loader reached after {median.TotalMilliseconds:F0} ms (median), timeout {timeout.TotalMilliseconds:F0} ms");
 
-        // Read after the user-visible calls: each call's second step ran out of time, and that counts as Redis being slow.
-        Assert.NotEqual(Connection.BreakerState.Closed, host.Connection.BreakerState);
+        // Each call's second step ran out of time, and that counts as Redis being slow: the breaker opened, which the
+        // log says (Warning 2003). Not the breaker's state now: Redis answers, so the background probe may have closed it.
+        Assert.Contains(host.Logs.Entries, e => e.EventId.Id == BendCare.Cache.Diagnostics.Log.CacheUnavailableId);
     }
 
     private static async Task<TimeSpan> MeasureRoundTripAsync(TcpFaultProxy proxy)
@@ -77,7 +78,8 @@ public sealed class RedisPhaseBudgetTests(SharedRedisFixture redis, ITestOutputH
             samples.Add(Stopwatch.GetElapsedTime(started));
         }
 
+        // The fastest: a busy moment during calibration must not make the timeout long enough for two steps.
         samples.Sort();
-        return samples[2];
+        return samples[0];
     }
 }
