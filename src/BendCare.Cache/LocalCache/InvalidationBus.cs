@@ -392,24 +392,12 @@ internal sealed class InvalidationBus : IAsyncDisposable
     /// <summary>Publishes what could not be published when it happened; nobody waits for these acknowledgements.</summary>
     private async Task RepublishAsync()
     {
+        // Past MaxUnsentTargets the queue was collapsed into one flush per type already (Remember).
         var batch = new List<(string, string?)>();
-        if (Volatile.Read(ref _unsentCount) > MaxUnsentTargets)
+        while (batch.Count < 256 && _unsent.TryDequeue(out var target))
         {
-            // Too many to list: every type is flushed everywhere instead, which covers them all.
-            while (_unsent.TryDequeue(out _))
-            {
-                Interlocked.Decrement(ref _unsentCount);
-            }
-
-            batch.AddRange(_stores.Keys.Select(static t => (t, (string?)null)));
-        }
-        else
-        {
-            while (batch.Count < 256 && _unsent.TryDequeue(out var target))
-            {
-                Interlocked.Decrement(ref _unsentCount);
-                batch.Add(target);
-            }
+            Interlocked.Decrement(ref _unsentCount);
+            batch.Add(target);
         }
 
         if (batch.Count == 0)
