@@ -47,6 +47,9 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
     /// </summary>
     private readonly TimeSpan _timerTimeout;
     private readonly long _timerTimeoutTimestampTicks;
+
+    /// <summary>The one timer that bounds every request-path operation in flight.</summary>
+    private readonly OperationDeadlines _deadlines;
     private readonly TimeSpan _slowReply;
     private volatile IConnectionMultiplexer? _multiplexer;
     private volatile IDatabase? _database;
@@ -71,7 +74,11 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
         _factory = factory ?? (static async (config, log) => await ConnectionMultiplexer.ConnectAsync(config, log).ConfigureAwait(false));
         var slack = TimeSpan.FromTicks(Math.Min(TimeSpan.FromMilliseconds(10).Ticks, options.OperationTimeout.Ticks / 10));
         _timerTimeout = options.OperationTimeout - slack;
-        _timerTimeoutTimestampTicks = (long)(_timerTimeout.TotalSeconds * time.TimestampFrequency);
+
+        // Request-path operations are expired by one sweep, at most one tick after their deadline: set them a tick early.
+        var tick = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond, Math.Min(TimeSpan.FromMilliseconds(5).Ticks, options.OperationTimeout.Ticks / 20)));
+        _deadlines = new OperationDeadlines(time, tick);
+        _timerTimeoutTimestampTicks = (long)((_timerTimeout - tick).TotalSeconds * time.TimestampFrequency);
         _slowReply = options.OperationTimeout / 2;
         _credentials = new CredentialSource(options, credentialsProvider ?? options.CredentialsProvider, time);
         _ownsMultiplexer = applicationMultiplexer is null;
