@@ -8,7 +8,7 @@ using BendCare.Cache.LoadHarness;
 //   --servers redis,garnet   which servers (redis-server from PATH; embedded Garnet), default both
 //   --only hit,l1,miss,saturation,invalidation   which parts, default all
 //   --callers 32  --rounds 3  --block-ms 400  --keys 1000
-//   --saturation-seconds 8  --hog-threads 6  --pool-hogs 4   the saturated run (CPU and thread pool kept busy)
+//   --saturation-seconds 8  --pool-hogs 8  --hog-threads 4   the saturated run (thread pool blocked, then CPU busy)
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var options = HarnessOptions.Parse(args);
@@ -100,8 +100,8 @@ namespace BendCare.Cache.LoadHarness
                 TimeSpan.FromMilliseconds(Int("--block-ms", 400)),
                 Int("--keys", 1000),
                 TimeSpan.FromSeconds(Int("--saturation-seconds", 8)),
-                Int("--hog-threads", 6),
-                Int("--pool-hogs", 4));
+                Int("--hog-threads", 4),
+                Int("--pool-hogs", 8));
         }
     }
 }

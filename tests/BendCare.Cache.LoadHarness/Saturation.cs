@@ -9,10 +9,11 @@ using Microsoft.Extensions.Logging;
 namespace BendCare.Cache.LoadHarness;
 
 /// <summary>
-/// Library hits with the production defaults (150 ms operation timeout) while this process keeps the CPU and the thread
-/// pool busy: dedicated spinning threads, and pool work items that each hold a pool thread for 200 ms and queue the
-/// next. Redis still answers in well under a millisecond; continuations run late. Counts what such lateness must not
-/// cause: operations reported as timed out, breaker openings ("Redis cache unavailable") and loader calls.
+/// Library hits with the production defaults (150 ms operation timeout) in three phases: calm; the thread pool blocked
+/// (pool work items that each block a pool thread for 200 ms and queue the next: continuations wait for a thread while
+/// a redis-server process still answers at once); the CPU busy (dedicated spinning threads). Counts what late
+/// continuations must not cause: operations reported as timed out, breaker openings ("Redis cache unavailable") and
+/// loader calls (every loader call here is a hit turned into a database query).
 /// </summary>
 internal static class Saturation
 {
@@ -44,16 +45,24 @@ internal static class Saturation
 
         Console.WriteLine("### Saturation: library hits while the CPU and the thread pool are kept busy");
         Console.WriteLine();
-        Console.WriteLine($"{options.Callers} callers for {options.SaturationDuration.TotalSeconds:F0} s; {options.HogThreads} spinning threads + {options.PoolHogs} pool items holding a pool thread for 200 ms each, re-queued; OperationTimeout 150 ms (default)");
+        Console.WriteLine($"{options.Callers} callers for {options.SaturationDuration.TotalSeconds:F0} s per phase; pool blocked: {options.PoolHogs} pool items blocking a pool thread for 200 ms each, re-queued; CPU busy: {options.HogThreads} spinning threads; OperationTimeout 150 ms (default)");
         Console.WriteLine();
         Console.WriteLine("| phase | load before | load after | ops | ops/s | p50 µs | p99 µs | p99.9 µs | timeouts | Redis errors | breaker openings | loader calls |");
         Console.WriteLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
-        await PhaseAsync("calm", subject, options, meters, counts, () => Volatile.Read(ref loaderCalls), hogs: false);
-        await PhaseAsync("saturated", subject, options, meters, counts, () => Volatile.Read(ref loaderCalls), hogs: true);
+        await PhaseAsync("calm", subject, options, meters, counts, () => Volatile.Read(ref loaderCalls), Hog.None);
+        await PhaseAsync("thread pool blocked", subject, options, meters, counts, () => Volatile.Read(ref loaderCalls), Hog.Pool);
+        await PhaseAsync("CPU busy", subject, options, meters, counts, () => Volatile.Read(ref loaderCalls), Hog.Cpu);
         Console.WriteLine();
     }
 
-    private static async Task PhaseAsync(string phase, Subject subject, HarnessOptions options, CacheCounters meters, EventCounts counts, Func<long> loaderCalls, bool hogs)
+    private enum Hog
+    {
+        None,
+        Pool,
+        Cpu,
+    }
+
+    private static async Task PhaseAsync(string phase, Subject subject, HarnessOptions options, CacheCounters meters, EventCounts counts, Func<long> loaderCalls, Hog hog)
     {
         string loadBefore = Report.LoadAverage();
         meters.Reset();
@@ -61,7 +70,7 @@ internal static class Saturation
         long openingsBefore = counts.Count(2003);
         using var stop = new CancellationTokenSource();
         var hogThreads = new List<Thread>();
-        if (hogs)
+        if (hog == Hog.Cpu)
         {
             for (int i = 0; i < options.HogThreads; i++)
             {
@@ -69,7 +78,9 @@ internal static class Saturation
                 thread.Start();
                 hogThreads.Add(thread);
             }
-
+        }
+        else if (hog == Hog.Pool)
+        {
             for (int i = 0; i < options.PoolHogs; i++)
             {
                 ThreadPool.UnsafeQueueUserWorkItem(static s => PoolHog(s), stop.Token, preferLocal: false);
@@ -128,12 +139,7 @@ internal static class Saturation
             return;
         }
 
-        var until = Stopwatch.GetTimestamp() + (Stopwatch.Frequency / 5);
-        while (Stopwatch.GetTimestamp() < until)
-        {
-            Thread.SpinWait(1000);
-        }
-
+        Thread.Sleep(200);
         ThreadPool.UnsafeQueueUserWorkItem(static s => PoolHog(s), stop, preferLocal: false);
     }
 

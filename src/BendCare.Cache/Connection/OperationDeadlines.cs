@@ -42,6 +42,7 @@ internal sealed class OperationDeadlines : IDisposable
             return; // a slow pass is still running: it will see everything
         }
 
+        PendingOperation? expired = null;
         try
         {
             long now = _time.GetTimestamp();
@@ -54,7 +55,8 @@ internal sealed class OperationDeadlines : IDisposable
                 {
                     if (now >= operation.ExpiresAt)
                     {
-                        operation.Expire();
+                        operation.Next = expired;
+                        expired = operation;
                     }
                     else
                     {
@@ -79,6 +81,16 @@ internal sealed class OperationDeadlines : IDisposable
         finally
         {
             Volatile.Write(ref _sweeping, 0);
+        }
+
+        // Completed after the pass, so the next tick can sweep meanwhile, and on this thread, as a timer of their own
+        // would: each caller's continuation (its loader, on a timeout) runs here without a further thread-pool hop.
+        while (expired is not null)
+        {
+            var next = expired.Next;
+            expired.Next = null;
+            expired.Expire();
+            expired = next;
         }
     }
 

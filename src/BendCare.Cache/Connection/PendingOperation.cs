@@ -44,8 +44,6 @@ internal sealed class PendingOperation<T> : PendingOperation, IValueTaskSource<O
 
     public override void Expire()
     {
-        // The sweep runs on a timer thread: the caller's continuation (maybe its loader) must not run on it.
-        _core.RunContinuationsAsynchronously = true;
         if (_task.IsCompleted)
         {
             OnReply();
