@@ -29,7 +29,7 @@ public class OperationTimeoutTests
         // The reply arrives (its continuation is only queued), then the deadline passes before anything else runs:
         // whichever handles the operation first, the reply or the sweep, it must see the reply.
         reply.SetResult(true);
-        time.Advance(Options.OperationTimeout);
+        AdvanceTickByTick(time, Options.OperationTimeout);
         var result = await pending;
 
         Assert.Equal(OperationStatus.Ok, result.Status);
@@ -49,7 +49,7 @@ public class OperationTimeoutTests
 
         // An operation whose reply is in but whose reply continuation never ran (never registered here): only the
         // deadline handler can complete it, and it must do so with the reply.
-        var operation = new PendingOperation<bool>(connection, Task.FromResult(true), breaker, "test", "key", time.GetTimestamp(), 0, time.GetTimestamp());
+        var operation = new PendingOperation<bool>(connection, Task.FromResult(true), breaker, "test", "key", time.GetTimestamp(), 0, time.GetTimestamp(), 0);
         operation.Expire();
         var result = await new ValueTask<OperationResult<bool>>(operation, 0);
 
@@ -68,7 +68,7 @@ public class OperationTimeoutTests
         var never = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
 
         var pending = connection.ExecuteAsync("key", static (_, r) => r.Task, never, "test", connection.NewDeadline());
-        time.Advance(Options.OperationTimeout);
+        AdvanceTickByTick(time, Options.OperationTimeout);
         var result = await pending;
 
         Assert.Equal(OperationStatus.TimedOut, result.Status);
@@ -95,7 +95,7 @@ public class OperationTimeoutTests
             replies[i].SetResult(i);
         }
 
-        time.Advance(Options.OperationTimeout);
+        AdvanceTickByTick(time, Options.OperationTimeout);
         var results = await Task.WhenAll(pending);
 
         for (int i = 0; i < results.Length; i++)
@@ -106,6 +106,82 @@ public class OperationTimeoutTests
         Assert.Equal(50, timeouts.Value);
     }
 
+    [Fact]
+    public void Time_this_process_spent_late_does_not_count_against_an_operation()
+    {
+        // The sweep's own timer ran late: the thread pool was starved, and the reply may be waiting in the socket for it.
+        var clock = new ManualClock();
+        using var deadlines = new OperationDeadlines(clock, Tick, grace: TimeSpan.FromSeconds(1));
+        var operation = new Recorded(clock.At(TimeSpan.FromMilliseconds(100)), deadlines.Lateness);
+        deadlines.Track(operation);
+
+        // Due at 5 ms, ran at 120 ms: 110 ms of it late (one tick of jitter allowed), so 10 ms of the budget are used.
+        int expiredAt = SweepEveryTickFrom(clock, deadlines, operation, TimeSpan.FromMilliseconds(120));
+
+        Assert.Equal(210, expiredAt);
+    }
+
+    [Fact]
+    public void Sweeps_that_keep_running_late_still_expire_an_operation_one_grace_period_past_its_deadline()
+    {
+        var clock = new ManualClock();
+        using var deadlines = new OperationDeadlines(clock, Tick, grace: TimeSpan.FromMilliseconds(150));
+        var operation = new Recorded(clock.At(TimeSpan.FromMilliseconds(100)), deadlines.Lateness);
+        deadlines.Track(operation);
+
+        clock.Now = clock.At(TimeSpan.FromMilliseconds(200));
+        deadlines.Sweep();
+        Assert.Equal(0, operation.Expired);
+
+        clock.Now = clock.At(TimeSpan.FromMilliseconds(260)); // late again, and 160 ms past the deadline
+        deadlines.Sweep();
+        Assert.Equal(1, operation.Expired);
+    }
+
+    [Fact]
+    public void Sweeps_on_time_expire_each_operation_at_its_own_deadline()
+    {
+        var clock = new ManualClock();
+        using var deadlines = new OperationDeadlines(clock, Tick, grace: TimeSpan.FromSeconds(1));
+        var early = new Recorded(clock.At(TimeSpan.FromMilliseconds(4)), deadlines.Lateness);
+        var later = new Recorded(clock.At(TimeSpan.FromMilliseconds(50)), deadlines.Lateness);
+        deadlines.Track(early);
+        deadlines.Track(later);
+
+        Assert.Equal(5, SweepEveryTickFrom(clock, deadlines, early, Tick));
+        Assert.Equal(0, later.Expired);
+        Assert.Equal(50, SweepEveryTickFrom(clock, deadlines, later, TimeSpan.FromMilliseconds(10)));
+        Assert.Equal(1, early.Expired);
+    }
+
+    /// <summary>Moves fake time on one sweep tick at a time, so every sweep runs on time (one big step would be lateness).</summary>
+    private static void AdvanceTickByTick(FakeTimeProvider time, TimeSpan span)
+    {
+        for (var moved = TimeSpan.Zero; moved < span; moved += Tick)
+        {
+            time.Advance(Tick);
+        }
+    }
+
+    /// <summary>Sweeps at <paramref name="first"/>, then every tick, until the operation expires; returns when (ms).</summary>
+    private static int SweepEveryTickFrom(ManualClock clock, OperationDeadlines deadlines, Recorded operation, TimeSpan first)
+    {
+        for (var at = first; at < TimeSpan.FromSeconds(2); at += Tick)
+        {
+            clock.Now = clock.At(at);
+            deadlines.Sweep();
+            if (operation.Expired > 0)
+            {
+                Assert.Equal(1, operation.Expired);
+                return (int)at.TotalMilliseconds;
+            }
+        }
+
+        return -1;
+    }
+
+    private static TimeSpan Tick { get; } = TimeSpan.FromMilliseconds(5);
+
     private static BendCareCacheOptions Options { get; } = new() { Host = "cache.invalid" };
 
     private static async Task<RedisConnection> ConnectAsync(FakeTimeProvider time, CacheMetrics metrics, int threshold = 1)
@@ -114,6 +190,41 @@ public class OperationTimeoutTests
         var connection = new RedisConnection(options, metrics, NullLogger.Instance, time, (_, _) => Task.FromResult(InertMultiplexer.Create()));
         await connection.FirstConnected;
         return connection;
+    }
+
+    /// <summary>A clock the test sets; its timers never fire (the test calls the sweep itself).</summary>
+    private sealed class ManualClock : TimeProvider
+    {
+        public long Now { get; set; } = 1_000_000;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => Now;
+
+        public long At(TimeSpan sinceStart) => 1_000_000 + sinceStart.Ticks;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) => new Inert();
+
+        private sealed class Inert : ITimer
+        {
+            public bool Change(TimeSpan dueTime, TimeSpan period) => true;
+
+            public void Dispose()
+            {
+            }
+
+            public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        }
+    }
+
+    /// <summary>An operation in flight that records how often it was expired.</summary>
+    private sealed class Recorded(long expiresAt, long latenessAtStart) : PendingOperation(expiresAt, latenessAtStart)
+    {
+        public int Expired;
+
+        public override bool IsDone => Expired > 0;
+
+        public override void Expire() => Expired++;
     }
 
     /// <summary>Sums one instrument of one metrics instance (other tests' meters of the same name are ignored).</summary>

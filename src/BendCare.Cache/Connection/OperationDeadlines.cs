@@ -5,32 +5,53 @@ namespace BendCare.Cache.Connection;
 /// operation (which costs an allocation and the timer queue's lock on every call). Operations are pushed on a lock-free
 /// stack; a periodic sweep, armed only while something is in flight, drops the finished ones and expires the overdue
 /// ones. An operation is expired at most one tick after its deadline, so the deadlines are set one tick early.
+/// <para>
+/// Time this process spent late does not count against an operation. Each sweep measures how late it ran (beyond one
+/// tick of jitter); that lateness means a starved thread pool or a saturated CPU, and the socket completions that carry
+/// the replies wait for the same threads, so a reply may be sitting in the socket while the operation looks unanswered.
+/// An operation times out when the time since it was sent, less the lateness measured meanwhile, passes its deadline,
+/// or when its deadline is <c>grace</c> behind in wall-clock time: the wait stays bounded on a machine that stays late.
+/// </para>
 /// </summary>
 internal sealed class OperationDeadlines : IDisposable
 {
     private readonly TimeProvider _time;
     private readonly TimeSpan _tick;
+    private readonly long _tickTicks;
+    private readonly long _lateTicks;
+    private readonly long _graceTicks;
     private readonly ITimer _timer;
     private PendingOperation? _head;
+    private long _dueAt;
+    private long _lateness;
     private int _armed;
     private int _sweeping;
 
-    public OperationDeadlines(TimeProvider time, TimeSpan tick)
+    /// <param name="time">The clock and timer.</param>
+    /// <param name="tick">How often the sweep runs while operations are in flight.</param>
+    /// <param name="grace">How far past its deadline (wall clock) an operation may be kept because this process ran late.</param>
+    public OperationDeadlines(TimeProvider time, TimeSpan tick, TimeSpan grace)
     {
         _time = time;
         _tick = tick;
+        _tickTicks = ToTimestamp(time, tick);
+        _lateTicks = Math.Max(_tickTicks, ToTimestamp(time, TimeSpan.FromMilliseconds(2)));
+        _graceTicks = ToTimestamp(time, grace);
         _timer = time.CreateTimer(static s => ((OperationDeadlines)s!).Sweep(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>How late after its deadline an operation may be expired.</summary>
     public TimeSpan Tick => _tick;
 
+    /// <summary>The lateness measured so far (timestamp ticks): an operation notes it when sent.</summary>
+    public long Lateness => Volatile.Read(ref _lateness);
+
     public void Track(PendingOperation operation)
     {
         Push(operation);
         if (Volatile.Read(ref _armed) == 0 && Interlocked.Exchange(ref _armed, 1) == 0)
         {
-            _timer.Change(_tick, _tick);
+            Arm();
         }
     }
 
@@ -46,6 +67,9 @@ internal sealed class OperationDeadlines : IDisposable
         try
         {
             long now = _time.GetTimestamp();
+            long late = now - Volatile.Read(ref _dueAt) - _lateTicks;
+            long lateness = late > 0 ? Interlocked.Add(ref _lateness, late) : Volatile.Read(ref _lateness);
+            Volatile.Write(ref _dueAt, now + _tickTicks);
             var operation = Interlocked.Exchange(ref _head, null);
             while (operation is not null)
             {
@@ -53,7 +77,8 @@ internal sealed class OperationDeadlines : IDisposable
                 operation.Next = null;
                 if (!operation.IsDone)
                 {
-                    if (now >= operation.ExpiresAt)
+                    long overdue = now - operation.ExpiresAt;
+                    if (overdue >= 0 && (overdue >= lateness - operation.LatenessAtStart || overdue >= _graceTicks))
                     {
                         operation.Next = expired;
                         expired = operation;
@@ -74,7 +99,7 @@ internal sealed class OperationDeadlines : IDisposable
                 Volatile.Write(ref _armed, 0);
                 if (Volatile.Read(ref _head) is not null && Interlocked.Exchange(ref _armed, 1) == 0)
                 {
-                    _timer.Change(_tick, _tick);
+                    Arm();
                 }
             }
         }
@@ -96,6 +121,14 @@ internal sealed class OperationDeadlines : IDisposable
 
     public void Dispose() => _timer.Dispose();
 
+    private static long ToTimestamp(TimeProvider time, TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
+
+    private void Arm()
+    {
+        Volatile.Write(ref _dueAt, _time.GetTimestamp() + _tickTicks);
+        _timer.Change(_tick, _tick);
+    }
+
     private void Push(PendingOperation operation)
     {
         PendingOperation? head;
@@ -111,10 +144,17 @@ internal sealed class OperationDeadlines : IDisposable
 /// <summary>An operation in flight, as <see cref="OperationDeadlines"/> sees it.</summary>
 internal abstract class PendingOperation
 {
-    protected PendingOperation(long expiresAt) => ExpiresAt = expiresAt;
+    protected PendingOperation(long expiresAt, long latenessAtStart)
+    {
+        ExpiresAt = expiresAt;
+        LatenessAtStart = latenessAtStart;
+    }
 
     /// <summary>Timestamp (of the connection's <see cref="TimeProvider"/>) at which the operation times out.</summary>
     public long ExpiresAt { get; }
+
+    /// <summary><see cref="OperationDeadlines.Lateness"/> when the operation was sent: what was late before it does not count for it.</summary>
+    public long LatenessAtStart { get; }
 
     /// <summary>The sweep's link; touched only by the stack's push and the sweep.</summary>
     internal PendingOperation? Next { get; set; }

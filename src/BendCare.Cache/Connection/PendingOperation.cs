@@ -8,7 +8,8 @@ namespace BendCare.Cache.Connection;
 /// no timer of its own). Whichever comes first completes it: the reply (StackExchange.Redis completes its task from the
 /// reader and runs continuations on the thread pool; the caller's continuation then runs inline, one hop like a plain
 /// <c>await</c>) or the deadline sweep. The sweep looks at the reply's task before it calls anything a timeout: a reply
-/// that arrived while its continuation waited for a busy thread pool is a success, because Redis was not slow.
+/// that arrived while its continuation waited for a busy thread pool is a success, because Redis was not slow (and
+/// time the process itself ran late does not count, see <see cref="OperationDeadlines"/>).
 /// </summary>
 internal sealed class PendingOperation<T> : PendingOperation, IValueTaskSource<OperationResult<T>>
 {
@@ -22,8 +23,8 @@ internal sealed class PendingOperation<T> : PendingOperation, IValueTaskSource<O
     private ManualResetValueTaskSourceCore<OperationResult<T>> _core;
     private int _done;
 
-    public PendingOperation(RedisConnection connection, Task<T> task, CircuitBreaker breaker, string cacheType, in RedisKey route, long sent, long deadline, long expiresAt)
-        : base(expiresAt)
+    public PendingOperation(RedisConnection connection, Task<T> task, CircuitBreaker breaker, string cacheType, in RedisKey route, long sent, long deadline, long expiresAt, long latenessAtStart)
+        : base(expiresAt, latenessAtStart)
     {
         _connection = connection;
         _task = task;

@@ -102,7 +102,7 @@ internal sealed partial class RedisConnection
             return new ValueTask<OperationResult<T>>(OnReplied(task, breaker, cacheType, route, sent, deadline));
         }
 
-        var pending = new PendingOperation<T>(this, task, breaker, cacheType, route, sent, deadline, expiresAt);
+        var pending = new PendingOperation<T>(this, task, breaker, cacheType, route, sent, deadline, expiresAt, _deadlines.Lateness);
         _deadlines.Track(pending);
         return pending.Start();
     }
