@@ -30,22 +30,12 @@ foreach (string kind in options.Servers)
         Console.WriteLine();
         if (options.Wants("hit"))
         {
-            Subject[] redisPath = [subjects.Baseline, subjects.LibraryHit, subjects.FusionRedis, subjects.HybridRedis];
-            string load = Report.LoadAverage();
-            Subjects.Progress("hit");
-            await runner.RunAsync(redisPath, options.Callers, sampleMask: 0);
-            await runner.RunAsync(redisPath, 1, sampleMask: 0);
-            Report.HitTable("Hit through Redis", redisPath, options.Callers, load, "every call timed");
+            await HitTableAsync(runner, "Hit through Redis", [subjects.Baseline, subjects.LibraryHit, subjects.FusionRedis, subjects.HybridRedis], options.Callers, concurrentMask: 0, "every call timed");
         }
 
         if (options.Wants("l1"))
         {
-            Subject[] local = [subjects.HybridL1Immutable, subjects.LibraryL1, subjects.FusionL1, subjects.HybridL1];
-            string load = Report.LoadAverage();
-            Subjects.Progress("l1");
-            await runner.RunAsync(local, options.Callers, sampleMask: 15);
-            await runner.RunAsync(local, 1, sampleMask: 0);
-            Report.HitTable("Hit in the in-process L1", local, options.Callers, load, $"{options.Callers} callers: every 16th call timed (two clock reads cost more than an L1 hit); 1 caller: every call");
+            await HitTableAsync(runner, "Hit in the in-process L1", [subjects.HybridL1Immutable, subjects.LibraryL1, subjects.FusionL1, subjects.HybridL1], options.Callers, concurrentMask: 15, $"{options.Callers} callers: every 16th call timed (two clock reads cost more than an L1 hit); 1 caller: every call");
         }
 
         if (options.Wants("miss"))
@@ -73,6 +63,16 @@ foreach (string kind in options.Servers)
 }
 
 return 0;
+
+// Both modes of one table, then the table: the concurrent callers first, then the sequential one.
+static async Task HitTableAsync(Runner runner, string title, Subject[] subjects, int callers, long concurrentMask, string sampling)
+{
+    string load = Report.LoadAverage();
+    Subjects.Progress(title);
+    await runner.RunAsync(subjects, callers, concurrentMask);
+    await runner.RunAsync(subjects, 1, sampleMask: 0);
+    Report.HitTable(title, subjects, callers, load, sampling);
+}
 
 namespace BendCare.Cache.LoadHarness
 {

@@ -18,10 +18,8 @@ public class OperationTimeoutTests
     [Fact]
     public async Task A_reply_that_arrived_before_the_timeout_is_handled_is_a_success_and_leaves_the_breaker_closed()
     {
-        var time = new FakeTimeProvider();
-        var metrics = new CacheMetrics(null);
-        using var timeouts = new Count(metrics, "bendcare.cache.redis.timeouts");
-        await using var connection = await ConnectAsync(time, metrics);
+        await using var rig = await Rig.StartAsync();
+        var (time, connection, timeouts) = (rig.Time, rig.Connection, rig.Timeouts);
         var reply = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
 
         var pending = connection.ExecuteAsync("key", static (_, r) => r.Task, reply, "test", connection.NewDeadline());
@@ -41,10 +39,8 @@ public class OperationTimeoutTests
     [Fact]
     public async Task The_sweep_completes_an_operation_whose_reply_arrived_as_a_success_without_waiting_for_its_continuation()
     {
-        var time = new FakeTimeProvider();
-        var metrics = new CacheMetrics(null);
-        using var timeouts = new Count(metrics, "bendcare.cache.redis.timeouts");
-        await using var connection = await ConnectAsync(time, metrics);
+        await using var rig = await Rig.StartAsync();
+        var (time, connection, timeouts) = (rig.Time, rig.Connection, rig.Timeouts);
         var breaker = new CircuitBreaker(1, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), time);
 
         // An operation whose reply is in but whose reply continuation never ran (never registered here): only the
@@ -61,10 +57,8 @@ public class OperationTimeoutTests
     [Fact]
     public async Task An_operation_without_a_reply_times_out_within_the_operation_timeout_and_counts_for_the_breaker()
     {
-        var time = new FakeTimeProvider();
-        var metrics = new CacheMetrics(null);
-        using var timeouts = new Count(metrics, "bendcare.cache.redis.timeouts");
-        await using var connection = await ConnectAsync(time, metrics);
+        await using var rig = await Rig.StartAsync();
+        var (time, connection, timeouts) = (rig.Time, rig.Connection, rig.Timeouts);
         var never = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
 
         var pending = connection.ExecuteAsync("key", static (_, r) => r.Task, never, "test", connection.NewDeadline());
@@ -83,10 +77,8 @@ public class OperationTimeoutTests
     [Fact]
     public async Task Many_operations_in_flight_share_one_sweep_each_ending_once_by_reply_or_by_timeout()
     {
-        var time = new FakeTimeProvider();
-        var metrics = new CacheMetrics(null);
-        using var timeouts = new Count(metrics, "bendcare.cache.redis.timeouts");
-        await using var connection = await ConnectAsync(time, metrics, threshold: 1000);
+        await using var rig = await Rig.StartAsync(threshold: 1000);
+        var (time, connection, timeouts) = (rig.Time, rig.Connection, rig.Timeouts);
         var replies = Enumerable.Range(0, 100).Select(_ => new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
 
         var pending = replies.Select(r => connection.ExecuteAsync("key", static (_, s) => s.Task, r, "test").AsTask()).ToArray();
@@ -184,12 +176,37 @@ public class OperationTimeoutTests
 
     private static BendCareCacheOptions Options { get; } = new() { Host = "cache.invalid" };
 
-    private static async Task<RedisConnection> ConnectAsync(FakeTimeProvider time, CacheMetrics metrics, int threshold = 1)
+    /// <summary>A connection over an inert multiplexer, on fake time, with its timeouts counted.</summary>
+    private sealed class Rig : IAsyncDisposable
     {
-        var options = new BendCareCacheOptions { Host = "cache.invalid", BreakerFailureThreshold = threshold };
-        var connection = new RedisConnection(options, metrics, NullLogger.Instance, time, (_, _) => Task.FromResult(InertMultiplexer.Create()));
-        await connection.FirstConnected;
-        return connection;
+        private Rig(FakeTimeProvider time, RedisConnection connection, Count timeouts)
+        {
+            Time = time;
+            Connection = connection;
+            Timeouts = timeouts;
+        }
+
+        public FakeTimeProvider Time { get; }
+
+        public RedisConnection Connection { get; }
+
+        public Count Timeouts { get; }
+
+        public static async Task<Rig> StartAsync(int threshold = 1)
+        {
+            var time = new FakeTimeProvider();
+            var metrics = new CacheMetrics(null);
+            var options = new BendCareCacheOptions { Host = "cache.invalid", BreakerFailureThreshold = threshold };
+            var connection = new RedisConnection(options, metrics, NullLogger.Instance, time, (_, _) => Task.FromResult(InertMultiplexer.Create()));
+            await connection.FirstConnected;
+            return new Rig(time, connection, new Count(metrics, "bendcare.cache.redis.timeouts"));
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Timeouts.Dispose();
+            await Connection.DisposeAsync();
+        }
     }
 
     /// <summary>A clock the test sets; its timers never fire (the test calls the sweep itself).</summary>
