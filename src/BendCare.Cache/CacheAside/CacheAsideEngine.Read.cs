@@ -13,8 +13,9 @@ namespace BendCare.Cache.CacheAside;
 internal sealed partial class CacheAsideEngine
 {
     /// <summary>
-    /// The request path: one GET; on a hit, deserialise from the pooled lease and return; otherwise load through the
-    /// single-flight and write back in the background. Never throws because of Redis; rethrows the loader's exceptions.
+    /// The request path: an L1 hit answers synchronously (no state machine, nothing allocated); otherwise one GET; on a
+    /// hit, deserialise from the pooled lease and return; otherwise load through the single-flight and write back in the
+    /// background. Never throws because of Redis; rethrows the loader's exceptions.
     /// </summary>
     /// <param name="type">The cache type.</param>
     /// <param name="id">The validated id.</param>
@@ -22,8 +23,31 @@ internal sealed partial class CacheAsideEngine
     /// <param name="state">Passed to the loader, so a caller needs no closure (nothing allocated on a hit).</param>
     /// <param name="loader">The caller's database read.</param>
     /// <param name="cancellationToken">Cancels the wait; passed to the loader.</param>
+    public ValueTask<T?> GetOrLoadAsync<T, TState>(
+        CacheType<T> type,
+        string id,
+        byte[]? fingerprint,
+        TState state,
+        Func<TState, CancellationToken, ValueTask<T?>> loader,
+        CancellationToken cancellationToken)
+    {
+        // L1 first, when the type has one (by id: a hit builds no key).
+        if (type.Local is not null && !cancellationToken.IsCancellationRequested && TryLocalHit(type, id, fingerprint, out T? cached))
+        {
+            _metrics.Hit(type.Tag);
+            if (CacheTracing.IsEnabled)
+            {
+                CacheTracing.LocalHit(type.SpanName(TracedOperation.Get), type.Name, type.TraceIdAttribute, id);
+            }
+
+            return new ValueTask<T?>(cached);
+        }
+
+        return GetOrLoadFromRedisAsync(type, id, fingerprint, state, loader, cancellationToken);
+    }
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<T?> GetOrLoadAsync<T, TState>(
+    private async ValueTask<T?> GetOrLoadFromRedisAsync<T, TState>(
         CacheType<T> type,
         string id,
         byte[]? fingerprint,
@@ -34,24 +58,8 @@ internal sealed partial class CacheAsideEngine
         cancellationToken.ThrowIfCancellationRequested();
         long started = _time.GetTimestamp();
 
-        // L1 first, when the type has one (by id: a hit builds no key); a value read below is installed only if nothing
-        // invalidated it meanwhile.
-        var ticket = InstallTicket.None;
-        if (type.Local is { } local)
-        {
-            if (TryLocalHit(type, id, fingerprint, out T? cached))
-            {
-                _metrics.Hit(type.Tag);
-                if (CacheTracing.IsEnabled)
-                {
-                    CacheTracing.LocalHit(type.SpanName(TracedOperation.Get), type.Name, type.TraceIdAttribute, id);
-                }
-
-                return cached;
-            }
-
-            ticket = local.Begin(id);
-        }
+        // Not in L1 (or no L1): a value read below is installed only if nothing invalidated it meanwhile.
+        var ticket = type.Local is { } local ? local.Begin(id) : InstallTicket.None;
 
         string key = type.Key(id);
         var observed = ObservedState.Unknown;

@@ -18,6 +18,12 @@ internal static class IdValidator
             throw new ArgumentException($"The id must be at most {MaxLength} characters long (got {id.Length}).", parameterName);
         }
 
+        // The usual id (a GUID, a number, an ASCII name) is printable ASCII without spaces: valid, checked vectorised.
+        if (!id.AsSpan().ContainsAnyExceptInRange('!', '~'))
+        {
+            return;
+        }
+
         bool allWhitespace = true;
         for (int i = 0; i < id.Length; i++)
         {

@@ -9,15 +9,19 @@ internal readonly struct OperationResult<T>
         Value = value;
     }
 
-    public OperationResult(OperationStatus status)
+    public OperationResult(OperationStatus status, Exception? error = null)
     {
         Status = status;
         Value = default!;
+        Error = error;
     }
 
     public OperationStatus Status { get; }
 
     public T Value { get; }
+
+    /// <summary>Why a failed operation failed (its span reports the type); null unless Failed, TimedOut or DataError.</summary>
+    public Exception? Error { get; }
 
     public bool IsOk => Status == OperationStatus.Ok;
 

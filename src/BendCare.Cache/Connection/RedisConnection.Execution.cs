@@ -6,9 +6,13 @@ namespace BendCare.Cache.Connection;
 /// <summary>The request path: one guarded operation, its deadline, and how its failure is counted.</summary>
 internal sealed partial class RedisConnection
 {
+    private static readonly TimeoutException NoReplyInTime = new("Redis did not reply within the operation timeout.");
+
     /// <summary>
     /// Runs one Redis operation when the cache is usable for <paramref name="route"/>, bounded by the operation
-    /// timeout. The delegate is static and gets its state passed in, so the hot path allocates no closure.
+    /// timeout. The delegate is static and gets its state passed in, so the hot path allocates no closure. The caller
+    /// awaits the reply itself (a <see cref="PendingOperation{T}"/>): no state machine wraps it, and no timer is created
+    /// for it; one sweep expires every operation in flight (<see cref="OperationDeadlines"/>).
     /// </summary>
     /// <param name="route">The key the operation touches: its hash slot tells which server (and breaker) serves it.</param>
     /// <param name="operation">The Redis call.</param>
@@ -19,69 +23,121 @@ internal sealed partial class RedisConnection
     /// one operation timeout; 0 = a fresh deadline for this operation alone.
     /// </param>
     /// <param name="command">The Redis command's name for its client span (<c>GET</c>, <c>EVAL</c>, ...); no span without it.</param>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<OperationResult<T>> ExecuteAsync<TState, T>(RedisKey route, Func<IDatabase, TState, Task<T>> operation, TState state, string cacheType, long deadline = 0, string? command = null)
+    public ValueTask<OperationResult<T>> ExecuteAsync<TState, T>(RedisKey route, Func<IDatabase, TState, Task<T>> operation, TState state, string cacheType, long deadline = 0, string? command = null)
     {
         var database = _database;
-        if (database is null && (database = await FirstDatabaseAsync().ConfigureAwait(false)) is null)
-        {
-            return OperationResult<T>.Skipped;
-        }
-
-        // Requests never probe a broken Redis: the background probe does, so no request pays for it. On a cluster the
-        // breaker is the one of the primary serving the key's slot: a dead shard costs only its own keys.
-        var breaker = _breakers.For(route);
-        if (breaker.State != BreakerState.Closed)
-        {
-            return OperationResult<T>.Skipped;
-        }
-
-        TimeSpan budget = _timerTimeout;
-        long sent = _time.GetTimestamp();
-        if (deadline != 0)
-        {
-            budget = _time.GetElapsedTime(sent, deadline);
-            if (budget <= TimeSpan.Zero)
-            {
-                // The request's earlier steps used its whole budget: not sent, and Redis is not to blame.
-                return OperationResult<T>.OutOfTime;
-            }
-        }
-
-        // Only a command actually sent gets a span (null, and free, when nobody traces Redis commands).
-        using var span = Diagnostics.CacheTracing.StartCommand(command);
-        Task<T>? task = null;
-        try
-        {
-            task = operation(database, state);
-            T value = task.IsCompleted
-                ? await task.ConfigureAwait(false)
-                : await task.WaitAsync(budget, _time).ConfigureAwait(false);
-
-            // A request-path reply that took more than half the timeout is no proof of health: it neither resets the
-            // failure count nor adds to it, so a Redis slow enough to push a request's later steps past the timeout
-            // opens the breaker.
-            if (deadline == 0 || _time.GetElapsedTime(sent) < _slowReply)
-            {
-                breaker.OnRequestSuccess();
-            }
-
-            return new OperationResult<T>(value);
-        }
-        catch (Exception ex)
-        {
-            // A data error is Redis answering, but a slow answer on the request path proves no health either.
-            bool slow = deadline != 0 && _time.GetElapsedTime(sent) >= _slowReply;
-            var status = OnOperationFailed(breaker, task, ex, cacheType, route, slow);
-            Diagnostics.CacheTracing.CommandFailed(span, status, ex);
-            return new OperationResult<T>(status);
-        }
+        return database is null
+            ? ExecuteAfterFirstConnectAsync(route, operation, state, cacheType, deadline, command)
+            : ExecuteOn(database, route, operation, state, cacheType, deadline, command);
     }
 
     /// <summary>A deadline one operation timeout from now, for a request whose Redis phase has several steps.</summary>
     public long NewDeadline() => _time.GetTimestamp() + _timerTimeoutTimestampTicks;
 
-    private OperationStatus OnOperationFailed(CircuitBreaker breaker, Task? task, Exception exception, string cacheType, in RedisKey route, bool slow = false)
+    private async ValueTask<OperationResult<T>> ExecuteAfterFirstConnectAsync<TState, T>(RedisKey route, Func<IDatabase, TState, Task<T>> operation, TState state, string cacheType, long deadline, string? command)
+    {
+        var database = await FirstDatabaseAsync().ConfigureAwait(false);
+        return database is null
+            ? OperationResult<T>.Skipped
+            : await ExecuteOn(database, route, operation, state, cacheType, deadline, command).ConfigureAwait(false);
+    }
+
+    private ValueTask<OperationResult<T>> ExecuteOn<TState, T>(IDatabase database, in RedisKey route, Func<IDatabase, TState, Task<T>> operation, TState state, string cacheType, long deadline, string? command)
+    {
+        // Requests never probe a broken Redis: the background probe does, so no request pays for it. On a cluster the
+        // breaker is the one of the primary serving the key's slot: a dead shard costs only its own keys.
+        var breaker = _breakers.For(route);
+        if (breaker.State != BreakerState.Closed)
+        {
+            return new ValueTask<OperationResult<T>>(OperationResult<T>.Skipped);
+        }
+
+        long sent = _time.GetTimestamp();
+        long expiresAt = sent + _timerTimeoutTimestampTicks;
+        if (deadline != 0)
+        {
+            if (deadline <= sent)
+            {
+                // The request's earlier steps used its whole budget: not sent, and Redis is not to blame.
+                return new ValueTask<OperationResult<T>>(OperationResult<T>.OutOfTime);
+            }
+
+            expiresAt = deadline;
+        }
+
+        // Only a command actually sent gets a span; a span must not outlive its own async flow, so a traced command
+        // runs in a state machine of its own (a cost paid only while someone traces Redis commands).
+        return command is not null && Diagnostics.CacheTracing.Redis.HasListeners()
+            ? SendTracedAsync(database, route, operation, state, cacheType, sent, deadline, expiresAt, command)
+            : Send(database, route, operation, state, cacheType, breaker, sent, deadline, expiresAt);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<OperationResult<T>> SendTracedAsync<TState, T>(IDatabase database, RedisKey route, Func<IDatabase, TState, Task<T>> operation, TState state, string cacheType, long sent, long deadline, long expiresAt, string command)
+    {
+        using var span = Diagnostics.CacheTracing.StartCommand(command);
+        var result = await Send(database, route, operation, state, cacheType, _breakers.For(route), sent, deadline, expiresAt).ConfigureAwait(false);
+        if (result.Error is { } error)
+        {
+            Diagnostics.CacheTracing.CommandFailed(span, result.Status, error);
+        }
+
+        return result;
+    }
+
+    private ValueTask<OperationResult<T>> Send<TState, T>(IDatabase database, in RedisKey route, Func<IDatabase, TState, Task<T>> operation, TState state, string cacheType, CircuitBreaker breaker, long sent, long deadline, long expiresAt)
+    {
+        Task<T> task;
+        try
+        {
+            task = operation(database, state);
+        }
+        catch (Exception ex)
+        {
+            return new ValueTask<OperationResult<T>>(OnFailed<T>(breaker, ex, cacheType, route, slow: false));
+        }
+
+        if (task.IsCompleted)
+        {
+            return new ValueTask<OperationResult<T>>(OnReplied(task, breaker, cacheType, route, sent, deadline));
+        }
+
+        var pending = new PendingOperation<T>(this, task, breaker, cacheType, route, sent, deadline, expiresAt, _deadlines.Lateness);
+        _deadlines.Track(pending);
+        return pending.Start();
+    }
+
+    /// <summary>The reply arrived (whenever its continuation got to run): a success, a data error or a failure of Redis.</summary>
+    internal OperationResult<T> OnReplied<T>(Task<T> task, CircuitBreaker breaker, string cacheType, in RedisKey route, long sent, long deadline)
+    {
+        // A request-path reply that took more than half the timeout is no proof of health: it neither resets the
+        // failure count nor adds to it, so a Redis slow enough to push a request's later steps past the timeout opens
+        // the breaker.
+        bool slow = deadline != 0 && _time.GetElapsedTime(sent) >= _slowReply;
+        if (task.IsCompletedSuccessfully)
+        {
+            if (!slow)
+            {
+                breaker.OnRequestSuccess();
+            }
+
+            return new OperationResult<T>(task.Result);
+        }
+
+        Exception error = task.Exception?.InnerException ?? new TaskCanceledException(task);
+        return OnFailed<T>(breaker, error, cacheType, route, slow);
+    }
+
+    /// <summary>No reply by the deadline, checked when the deadline was handled: Redis (or the way to it) is slow.</summary>
+    internal OperationResult<T> OnTimedOut<T>(CircuitBreaker breaker, string cacheType, in RedisKey route)
+    {
+        _metrics.Timeout(cacheType);
+        _failures.Record(FailureReason.Timeout, NoReplyInTime, route);
+        breaker.OnFailure();
+        return new OperationResult<T>(OperationStatus.TimedOut, NoReplyInTime);
+    }
+
+    private OperationResult<T> OnFailed<T>(CircuitBreaker breaker, Exception exception, string cacheType, in RedisKey route, bool slow)
     {
         if (FailureClassifier.IsDataError(exception))
         {
@@ -91,29 +147,18 @@ internal sealed partial class RedisConnection
                 breaker.OnRequestSuccess();
             }
 
-            return OperationStatus.DataError;
+            return new OperationResult<T>(OperationStatus.DataError, exception);
         }
 
-        bool timedOut = task is not null && !task.IsCompleted;
-        if (timedOut)
+        _metrics.RedisError(cacheType);
+        var reason = FailureClassifier.Classify(exception);
+        _failures.Record(reason, exception, route);
+        if (reason == FailureReason.Auth)
         {
-            // Timed out: the operation may still finish; observe it so its fault is not reported as unobserved.
-            _ = task!.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            _metrics.Timeout(cacheType);
-            _failures.Record(FailureReason.Timeout, exception, route);
-        }
-        else
-        {
-            _metrics.RedisError(cacheType);
-            var reason = FailureClassifier.Classify(exception);
-            _failures.Record(reason, exception, route);
-            if (reason == FailureReason.Auth)
-            {
-                OnCredentialsRejected();
-            }
+            OnCredentialsRejected();
         }
 
         breaker.OnFailure();
-        return timedOut ? OperationStatus.TimedOut : OperationStatus.Failed;
+        return new OperationResult<T>(OperationStatus.Failed, exception);
     }
 }

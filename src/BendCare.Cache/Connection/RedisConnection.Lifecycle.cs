@@ -271,6 +271,7 @@ internal sealed partial class RedisConnection
         }
 
         _timer?.Dispose();
+        _deadlines.Dispose();
         if (multiplexer is not null)
         {
             Detach(multiplexer, config);

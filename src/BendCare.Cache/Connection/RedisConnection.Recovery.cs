@@ -62,7 +62,23 @@ internal sealed partial class RedisConnection
         }
         catch (Exception ex)
         {
-            OnOperationFailed(breaker, ping, ex, "probe", default);
+            if (ping is { IsCompletedSuccessfully: true })
+            {
+                // The reply arrived; only its continuation was late (a busy machine): Redis answered in time.
+                breaker.OnProbeSuccess();
+                return;
+            }
+
+            if (ping is { IsCompleted: false })
+            {
+                _ = ping.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                _ = OnTimedOut<TimeSpan>(breaker, "probe", default);
+            }
+            else
+            {
+                _ = OnFailed<TimeSpan>(breaker, ping?.Exception?.InnerException ?? ex, "probe", default, slow: false);
+            }
+
             if (endpoint is not null)
             {
                 if (_breakers.FollowClientRouting(multiplexer, endpoint))

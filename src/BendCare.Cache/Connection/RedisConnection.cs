@@ -22,6 +22,12 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
 {
     private static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>
+    /// How many operation timeouts past its deadline an operation may wait while this process itself runs late (a
+    /// starved thread pool): the replies may be stuck behind the same threads, and Redis is not to blame for that.
+    /// </summary>
+    private const int LateGraceTimeouts = 8;
+
     private readonly BendCareCacheOptions _options;
     private readonly CacheMetrics _metrics;
     private readonly ILogger _logger;
@@ -47,6 +53,9 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
     /// </summary>
     private readonly TimeSpan _timerTimeout;
     private readonly long _timerTimeoutTimestampTicks;
+
+    /// <summary>The one timer that bounds every request-path operation in flight.</summary>
+    private readonly OperationDeadlines _deadlines;
     private readonly TimeSpan _slowReply;
     private volatile IConnectionMultiplexer? _multiplexer;
     private volatile IDatabase? _database;
@@ -71,7 +80,11 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
         _factory = factory ?? (static async (config, log) => await ConnectionMultiplexer.ConnectAsync(config, log).ConfigureAwait(false));
         var slack = TimeSpan.FromTicks(Math.Min(TimeSpan.FromMilliseconds(10).Ticks, options.OperationTimeout.Ticks / 10));
         _timerTimeout = options.OperationTimeout - slack;
-        _timerTimeoutTimestampTicks = (long)(_timerTimeout.TotalSeconds * time.TimestampFrequency);
+
+        // Request-path operations are expired by one sweep, at most one tick after their deadline: set them a tick early.
+        var tick = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond, Math.Min(TimeSpan.FromMilliseconds(5).Ticks, options.OperationTimeout.Ticks / 20)));
+        _deadlines = new OperationDeadlines(time, tick, grace: options.OperationTimeout * LateGraceTimeouts);
+        _timerTimeoutTimestampTicks = (long)((_timerTimeout - tick).TotalSeconds * time.TimestampFrequency);
         _slowReply = options.OperationTimeout / 2;
         _credentials = new CredentialSource(options, credentialsProvider ?? options.CredentialsProvider, time);
         _ownsMultiplexer = applicationMultiplexer is null;

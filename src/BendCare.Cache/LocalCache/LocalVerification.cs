@@ -44,10 +44,12 @@ internal sealed class LocalVerification
     }
 
     /// <summary>Whether an entry installed under <paramref name="generation"/> may be served now.</summary>
-    public bool Allows(long generation)
+    /// <param name="generation">The generation the entry was installed under.</param>
+    /// <param name="now">The current timestamp, read by the caller (once for the whole freshness check).</param>
+    public bool Allows(long generation, long now)
     {
         long until = Volatile.Read(ref _verifiedUntil);
-        return generation == Volatile.Read(ref _generation) && _time.GetTimestamp() < until;
+        return generation == Volatile.Read(ref _generation) && now < until;
     }
 
     /// <summary>

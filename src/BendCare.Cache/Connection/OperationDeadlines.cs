@@ -1,0 +1,166 @@
+namespace BendCare.Cache.Connection;
+
+/// <summary>
+/// The operation timeout of every request in flight, enforced by one timer for all of them instead of a timer per
+/// operation (which costs an allocation and the timer queue's lock on every call). Operations are pushed on a lock-free
+/// stack; a periodic sweep, armed only while something is in flight, drops the finished ones and expires the overdue
+/// ones. An operation is expired at most one tick after its deadline, so the deadlines are set one tick early.
+/// <para>
+/// Time this process spent late does not count against an operation. Each sweep measures how late it ran (beyond one
+/// tick of jitter); that lateness means a starved thread pool or a saturated CPU, and the socket completions that carry
+/// the replies wait for the same threads, so a reply may be sitting in the socket while the operation looks unanswered.
+/// An operation times out when the time since it was sent, less the lateness measured meanwhile, passes its deadline,
+/// or when its deadline is <c>grace</c> behind in wall-clock time: the wait stays bounded on a machine that stays late.
+/// </para>
+/// </summary>
+internal sealed class OperationDeadlines : IDisposable
+{
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _tick;
+    private readonly long _tickTicks;
+    private readonly long _lateTicks;
+    private readonly long _graceTicks;
+    private readonly ITimer _timer;
+    private PendingOperation? _head;
+    private long _dueAt;
+    private long _lateness;
+    private int _armed;
+    private int _sweeping;
+
+    /// <param name="time">The clock and timer.</param>
+    /// <param name="tick">How often the sweep runs while operations are in flight.</param>
+    /// <param name="grace">How far past its deadline (wall clock) an operation may be kept because this process ran late.</param>
+    public OperationDeadlines(TimeProvider time, TimeSpan tick, TimeSpan grace)
+    {
+        _time = time;
+        _tick = tick;
+        _tickTicks = ToTimestamp(time, tick);
+        _lateTicks = Math.Max(_tickTicks, ToTimestamp(time, TimeSpan.FromMilliseconds(2)));
+        _graceTicks = ToTimestamp(time, grace);
+        _timer = time.CreateTimer(static s => ((OperationDeadlines)s!).Sweep(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>How late after its deadline an operation may be expired.</summary>
+    public TimeSpan Tick => _tick;
+
+    /// <summary>The lateness measured so far (timestamp ticks): an operation notes it when sent.</summary>
+    public long Lateness => Volatile.Read(ref _lateness);
+
+    public void Track(PendingOperation operation)
+    {
+        Push(operation);
+        if (Volatile.Read(ref _armed) == 0 && Interlocked.Exchange(ref _armed, 1) == 0)
+        {
+            Arm();
+        }
+    }
+
+    /// <summary>One pass over what is in flight (the timer's callback; tests may call it).</summary>
+    internal void Sweep()
+    {
+        if (Interlocked.Exchange(ref _sweeping, 1) == 1)
+        {
+            return; // a slow pass is still running: it will see everything
+        }
+
+        PendingOperation? expired = null;
+        try
+        {
+            long now = _time.GetTimestamp();
+            long late = now - Volatile.Read(ref _dueAt) - _lateTicks;
+            long lateness = late > 0 ? Interlocked.Add(ref _lateness, late) : Volatile.Read(ref _lateness);
+            Volatile.Write(ref _dueAt, now + _tickTicks);
+            var operation = Interlocked.Exchange(ref _head, null);
+            while (operation is not null)
+            {
+                var next = operation.Next;
+                operation.Next = null;
+                if (!operation.IsDone)
+                {
+                    long overdue = now - operation.ExpiresAt;
+                    if (overdue >= 0 && (overdue >= lateness - operation.LatenessAtStart || overdue >= _graceTicks))
+                    {
+                        operation.Next = expired;
+                        expired = operation;
+                    }
+                    else
+                    {
+                        Push(operation);
+                    }
+                }
+
+                operation = next;
+            }
+
+            if (Volatile.Read(ref _head) is null)
+            {
+                // Disarm before clearing the flag, so a Track that arms after the flag is cleared is never undone here.
+                _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                Volatile.Write(ref _armed, 0);
+                if (Volatile.Read(ref _head) is not null && Interlocked.Exchange(ref _armed, 1) == 0)
+                {
+                    Arm();
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _sweeping, 0);
+        }
+
+        // Completed after the pass, so the next tick can sweep meanwhile, and on this thread, as a timer of their own
+        // would: each caller's continuation (its loader, on a timeout) runs here without a further thread-pool hop.
+        while (expired is not null)
+        {
+            var next = expired.Next;
+            expired.Next = null;
+            expired.Expire();
+            expired = next;
+        }
+    }
+
+    public void Dispose() => _timer.Dispose();
+
+    private static long ToTimestamp(TimeProvider time, TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
+
+    private void Arm()
+    {
+        Volatile.Write(ref _dueAt, _time.GetTimestamp() + _tickTicks);
+        _timer.Change(_tick, _tick);
+    }
+
+    private void Push(PendingOperation operation)
+    {
+        PendingOperation? head;
+        do
+        {
+            head = Volatile.Read(ref _head);
+            operation.Next = head;
+        }
+        while (Interlocked.CompareExchange(ref _head, operation, head) != head);
+    }
+}
+
+/// <summary>An operation in flight, as <see cref="OperationDeadlines"/> sees it.</summary>
+internal abstract class PendingOperation
+{
+    protected PendingOperation(long expiresAt, long latenessAtStart)
+    {
+        ExpiresAt = expiresAt;
+        LatenessAtStart = latenessAtStart;
+    }
+
+    /// <summary>Timestamp (of the connection's <see cref="TimeProvider"/>) at which the operation times out.</summary>
+    public long ExpiresAt { get; }
+
+    /// <summary><see cref="OperationDeadlines.Lateness"/> when the operation was sent: what was late before it does not count for it.</summary>
+    public long LatenessAtStart { get; }
+
+    /// <summary>The sweep's link; touched only by the stack's push and the sweep.</summary>
+    internal PendingOperation? Next { get; set; }
+
+    public abstract bool IsDone { get; }
+
+    /// <summary>The deadline passed: completes the operation, unless its reply has arrived meanwhile.</summary>
+    public abstract void Expire();
+}

@@ -1,0 +1,79 @@
+using System.Threading.Tasks.Sources;
+using StackExchange.Redis;
+
+namespace BendCare.Cache.Connection;
+
+/// <summary>
+/// One request-path operation waiting for its reply: the caller awaits this source directly (no wrapping state machine,
+/// no timer of its own). Whichever comes first completes it: the reply (StackExchange.Redis completes its task from the
+/// reader and runs continuations on the thread pool; the caller's continuation then runs inline, one hop like a plain
+/// <c>await</c>) or the deadline sweep. The sweep looks at the reply's task before it calls anything a timeout: a reply
+/// that arrived while its continuation waited for a busy thread pool is a success, because Redis was not slow (and
+/// time the process itself ran late does not count, see <see cref="OperationDeadlines"/>).
+/// </summary>
+internal sealed class PendingOperation<T> : PendingOperation, IValueTaskSource<OperationResult<T>>
+{
+    private readonly RedisConnection _connection;
+    private readonly Task<T> _task;
+    private readonly CircuitBreaker _breaker;
+    private readonly string _cacheType;
+    private readonly RedisKey _route;
+    private readonly long _sent;
+    private readonly long _deadline;
+    private ManualResetValueTaskSourceCore<OperationResult<T>> _core;
+    private int _done;
+
+    public PendingOperation(RedisConnection connection, Task<T> task, CircuitBreaker breaker, string cacheType, in RedisKey route, long sent, long deadline, long expiresAt, long latenessAtStart)
+        : base(expiresAt, latenessAtStart)
+    {
+        _connection = connection;
+        _task = task;
+        _breaker = breaker;
+        _cacheType = cacheType;
+        _route = route;
+        _sent = sent;
+        _deadline = deadline;
+    }
+
+    public override bool IsDone => Volatile.Read(ref _done) != 0;
+
+    public ValueTask<OperationResult<T>> Start()
+    {
+        _task.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(OnReply);
+        return new ValueTask<OperationResult<T>>(this, _core.Version);
+    }
+
+    public override void Expire()
+    {
+        if (_task.IsCompleted)
+        {
+            OnReply();
+            return;
+        }
+
+        if (Interlocked.Exchange(ref _done, 1) == 0)
+        {
+            _core.SetResult(_connection.OnTimedOut<T>(_breaker, _cacheType, _route));
+        }
+    }
+
+    public OperationResult<T> GetResult(short token) => _core.GetResult(token);
+
+    public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+
+    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _core.OnCompleted(continuation, state, token, flags);
+
+    private void OnReply()
+    {
+        if (Interlocked.Exchange(ref _done, 1) == 0)
+        {
+            _core.SetResult(_connection.OnReplied(_task, _breaker, _cacheType, _route, _sent, _deadline));
+        }
+        else if (_task.IsFaulted)
+        {
+            // Expired before it failed: the fault is observed here, not reported as unobserved.
+            _ = _task.Exception;
+        }
+    }
+}

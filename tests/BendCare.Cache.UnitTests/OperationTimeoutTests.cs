@@ -1,0 +1,270 @@
+using System.Diagnostics.Metrics;
+using BendCare.Cache.Connection;
+using BendCare.Cache.Diagnostics;
+using BendCare.Cache.UnitTests.Support;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using StackExchange.Redis;
+
+namespace BendCare.Cache.UnitTests;
+
+/// <summary>
+/// The request path's operation timeout, enforced by one sweep for every operation in flight. A reply that has arrived
+/// by the time the timeout is handled is a success: on a busy machine the continuation runs late, not Redis, and the
+/// breaker must not open for it. Time is a <see cref="FakeTimeProvider"/>; replies are completed by the test.
+/// </summary>
+public class OperationTimeoutTests
+{
+    [Fact]
+    public async Task A_reply_that_arrived_before_the_timeout_is_handled_is_a_success_and_leaves_the_breaker_closed()
+    {
+        await using var rig = await Rig.StartAsync();
+        var (time, connection, timeouts) = (rig.Time, rig.Connection, rig.Timeouts);
+        var reply = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var pending = connection.ExecuteAsync("key", static (_, r) => r.Task, reply, "test", connection.NewDeadline());
+
+        // The reply arrives (its continuation is only queued), then the deadline passes before anything else runs:
+        // whichever handles the operation first, the reply or the sweep, it must see the reply.
+        reply.SetResult(true);
+        AdvanceTickByTick(time, Options.OperationTimeout);
+        var result = await pending;
+
+        Assert.Equal(OperationStatus.Ok, result.Status);
+        Assert.True(result.Value);
+        Assert.Equal(BreakerState.Closed, connection.BreakerState);
+        Assert.Equal(0, timeouts.Value);
+    }
+
+    [Fact]
+    public async Task The_sweep_completes_an_operation_whose_reply_arrived_as_a_success_without_waiting_for_its_continuation()
+    {
+        await using var rig = await Rig.StartAsync();
+        var (time, connection, timeouts) = (rig.Time, rig.Connection, rig.Timeouts);
+        var breaker = new CircuitBreaker(1, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), time);
+
+        // An operation whose reply is in but whose reply continuation never ran (never registered here): only the
+        // deadline handler can complete it, and it must do so with the reply.
+        var operation = new PendingOperation<bool>(connection, Task.FromResult(true), breaker, "test", "key", time.GetTimestamp(), 0, time.GetTimestamp(), 0);
+        operation.Expire();
+        var result = await new ValueTask<OperationResult<bool>>(operation, 0);
+
+        Assert.Equal(OperationStatus.Ok, result.Status);
+        Assert.Equal(BreakerState.Closed, breaker.State);
+        Assert.Equal(0, timeouts.Value);
+    }
+
+    [Fact]
+    public async Task An_operation_without_a_reply_times_out_within_the_operation_timeout_and_counts_for_the_breaker()
+    {
+        await using var rig = await Rig.StartAsync();
+        var (time, connection, timeouts) = (rig.Time, rig.Connection, rig.Timeouts);
+        var never = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var pending = connection.ExecuteAsync("key", static (_, r) => r.Task, never, "test", connection.NewDeadline());
+        AdvanceTickByTick(time, Options.OperationTimeout);
+        var result = await pending;
+
+        Assert.Equal(OperationStatus.TimedOut, result.Status);
+        Assert.Equal(BreakerState.Open, connection.BreakerState);
+        Assert.Equal(1, timeouts.Value);
+
+        // The late reply changes nothing (and its continuation still runs: the sweep left it registered).
+        never.SetResult(true);
+        Assert.Equal(BreakerState.Open, connection.BreakerState);
+    }
+
+    [Fact]
+    public async Task Many_operations_in_flight_share_one_sweep_each_ending_once_by_reply_or_by_timeout()
+    {
+        await using var rig = await Rig.StartAsync(threshold: 1000);
+        var (time, connection, timeouts) = (rig.Time, rig.Connection, rig.Timeouts);
+        var replies = Enumerable.Range(0, 100).Select(_ => new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
+
+        var pending = replies.Select(r => connection.ExecuteAsync("key", static (_, s) => s.Task, r, "test").AsTask()).ToArray();
+        for (int i = 0; i < replies.Length; i += 2)
+        {
+            replies[i].SetResult(i);
+        }
+
+        AdvanceTickByTick(time, Options.OperationTimeout);
+        var results = await Task.WhenAll(pending);
+
+        for (int i = 0; i < results.Length; i++)
+        {
+            Assert.Equal(i % 2 == 0 ? OperationStatus.Ok : OperationStatus.TimedOut, results[i].Status);
+        }
+
+        Assert.Equal(50, timeouts.Value);
+    }
+
+    [Fact]
+    public void Time_this_process_spent_late_does_not_count_against_an_operation()
+    {
+        // The sweep's own timer ran late: the thread pool was starved, and the reply may be waiting in the socket for it.
+        var clock = new ManualClock();
+        using var deadlines = new OperationDeadlines(clock, Tick, grace: TimeSpan.FromSeconds(1));
+        var operation = new Recorded(clock.At(TimeSpan.FromMilliseconds(100)), deadlines.Lateness);
+        deadlines.Track(operation);
+
+        // Due at 5 ms, ran at 120 ms: 110 ms of it late (one tick of jitter allowed), so 10 ms of the budget are used.
+        int expiredAt = SweepEveryTickFrom(clock, deadlines, operation, TimeSpan.FromMilliseconds(120));
+
+        Assert.Equal(210, expiredAt);
+    }
+
+    [Fact]
+    public void Sweeps_that_keep_running_late_still_expire_an_operation_one_grace_period_past_its_deadline()
+    {
+        var clock = new ManualClock();
+        using var deadlines = new OperationDeadlines(clock, Tick, grace: TimeSpan.FromMilliseconds(150));
+        var operation = new Recorded(clock.At(TimeSpan.FromMilliseconds(100)), deadlines.Lateness);
+        deadlines.Track(operation);
+
+        clock.Now = clock.At(TimeSpan.FromMilliseconds(200));
+        deadlines.Sweep();
+        Assert.Equal(0, operation.Expired);
+
+        clock.Now = clock.At(TimeSpan.FromMilliseconds(260)); // late again, and 160 ms past the deadline
+        deadlines.Sweep();
+        Assert.Equal(1, operation.Expired);
+    }
+
+    [Fact]
+    public void Sweeps_on_time_expire_each_operation_at_its_own_deadline()
+    {
+        var clock = new ManualClock();
+        using var deadlines = new OperationDeadlines(clock, Tick, grace: TimeSpan.FromSeconds(1));
+        var early = new Recorded(clock.At(TimeSpan.FromMilliseconds(4)), deadlines.Lateness);
+        var later = new Recorded(clock.At(TimeSpan.FromMilliseconds(50)), deadlines.Lateness);
+        deadlines.Track(early);
+        deadlines.Track(later);
+
+        Assert.Equal(5, SweepEveryTickFrom(clock, deadlines, early, Tick));
+        Assert.Equal(0, later.Expired);
+        Assert.Equal(50, SweepEveryTickFrom(clock, deadlines, later, TimeSpan.FromMilliseconds(10)));
+        Assert.Equal(1, early.Expired);
+    }
+
+    /// <summary>Moves fake time on one sweep tick at a time, so every sweep runs on time (one big step would be lateness).</summary>
+    private static void AdvanceTickByTick(FakeTimeProvider time, TimeSpan span)
+    {
+        for (var moved = TimeSpan.Zero; moved < span; moved += Tick)
+        {
+            time.Advance(Tick);
+        }
+    }
+
+    /// <summary>Sweeps at <paramref name="first"/>, then every tick, until the operation expires; returns when (ms).</summary>
+    private static int SweepEveryTickFrom(ManualClock clock, OperationDeadlines deadlines, Recorded operation, TimeSpan first)
+    {
+        for (var at = first; at < TimeSpan.FromSeconds(2); at += Tick)
+        {
+            clock.Now = clock.At(at);
+            deadlines.Sweep();
+            if (operation.Expired > 0)
+            {
+                Assert.Equal(1, operation.Expired);
+                return (int)at.TotalMilliseconds;
+            }
+        }
+
+        return -1;
+    }
+
+    private static TimeSpan Tick { get; } = TimeSpan.FromMilliseconds(5);
+
+    private static BendCareCacheOptions Options { get; } = new() { Host = "cache.invalid" };
+
+    /// <summary>A connection over an inert multiplexer, on fake time, with its timeouts counted.</summary>
+    private sealed class Rig : IAsyncDisposable
+    {
+        private Rig(FakeTimeProvider time, RedisConnection connection, Count timeouts)
+        {
+            Time = time;
+            Connection = connection;
+            Timeouts = timeouts;
+        }
+
+        public FakeTimeProvider Time { get; }
+
+        public RedisConnection Connection { get; }
+
+        public Count Timeouts { get; }
+
+        public static async Task<Rig> StartAsync(int threshold = 1)
+        {
+            var time = new FakeTimeProvider();
+            var metrics = new CacheMetrics(null);
+            var options = new BendCareCacheOptions { Host = "cache.invalid", BreakerFailureThreshold = threshold };
+            var connection = new RedisConnection(options, metrics, NullLogger.Instance, time, (_, _) => Task.FromResult(InertMultiplexer.Create()));
+            await connection.FirstConnected;
+            return new Rig(time, connection, new Count(metrics, "bendcare.cache.redis.timeouts"));
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Timeouts.Dispose();
+            await Connection.DisposeAsync();
+        }
+    }
+
+    /// <summary>A clock the test sets; its timers never fire (the test calls the sweep itself).</summary>
+    private sealed class ManualClock : TimeProvider
+    {
+        public long Now { get; set; } = 1_000_000;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => Now;
+
+        public long At(TimeSpan sinceStart) => 1_000_000 + sinceStart.Ticks;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) => new Inert();
+
+        private sealed class Inert : ITimer
+        {
+            public bool Change(TimeSpan dueTime, TimeSpan period) => true;
+
+            public void Dispose()
+            {
+            }
+
+            public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        }
+    }
+
+    /// <summary>An operation in flight that records how often it was expired.</summary>
+    private sealed class Recorded(long expiresAt, long latenessAtStart) : PendingOperation(expiresAt, latenessAtStart)
+    {
+        public int Expired;
+
+        public override bool IsDone => Expired > 0;
+
+        public override void Expire() => Expired++;
+    }
+
+    /// <summary>Sums one instrument of one metrics instance (other tests' meters of the same name are ignored).</summary>
+    private sealed class Count : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private long _value;
+
+        public Count(CacheMetrics metrics, string instrumentName)
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (ReferenceEquals(instrument.Meter, metrics.Meter) && instrument.Name == instrumentName)
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _value, value));
+            _listener.Start();
+        }
+
+        public long Value => Interlocked.Read(ref _value);
+
+        public void Dispose() => _listener.Dispose();
+    }
+}
