@@ -50,8 +50,13 @@ internal sealed partial class CacheAsideEngine
         return false;
     }
 
-    /// <summary>Installs what a read got from Redis (see <see cref="LocalStore.Install"/>); returns the value to hand out.</summary>
-    private T InstallLocal<T>(CacheType<T> type, string id, in InstallTicket ticket, T value, byte[]? fingerprint, int size)
+    /// <summary>
+    /// Installs what a read got from Redis (see <see cref="LocalStore.Install"/>) for the type's lifetime, never past the
+    /// Redis entry's own remaining <paramref name="redisLifetime"/> (not installed when Redis reported none: our keys
+    /// always expire, so the key changed between the GET and its PTTL), counted from <paramref name="sent"/> (before the
+    /// request went out: the server measured its remaining lifetime later); returns the value to hand out.
+    /// </summary>
+    private T InstallLocal<T>(CacheType<T> type, string id, in InstallTicket ticket, T value, byte[]? fingerprint, int size, TimeSpan? redisLifetime, long sent)
     {
         if (type.Local is not { } local)
         {
@@ -63,8 +68,14 @@ internal sealed partial class CacheAsideEngine
             value = freeze(value);
         }
 
-        if (type.TtlFor(value, _time.GetUtcNow()) is { } lifetime)
+        if (redisLifetime is { } expiry && type.TtlFor(value, _time.GetUtcNow()) is { } lifetime)
         {
+            var remaining = expiry - _time.GetElapsedTime(sent);
+            if (remaining < lifetime)
+            {
+                lifetime = remaining;
+            }
+
             local.Install(id, ticket, value!, fingerprint, size, lifetime, type.IsPermanent?.Invoke(value) == true);
         }
 

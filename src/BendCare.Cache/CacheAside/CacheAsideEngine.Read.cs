@@ -74,39 +74,49 @@ internal sealed partial class CacheAsideEngine
         // While an invalidation of this key waits for replay, Redis may still hold what it was meant to kill: don't read it.
         if (!_remembered.Blocks(key, type.Groups is not null))
         {
-            var read = await _connection.ExecuteAsync(key, static (db, k) => db.StringGetLeaseAsync(k), (RedisKey)key, type.Name, deadline, "GET").ConfigureAwait(false);
-            if (read.IsOk)
+            OperationStatus status;
+            if (type.Local is null)
             {
-                using var lease = read.Value;
-                if (TryReadHit(type, id, lease, fingerprint, out T? value, out observed))
+                var read = await _connection.ExecuteAsync(key, static (db, k) => db.StringGetLeaseAsync(k), (RedisKey)key, type.Name, deadline, "GET").ConfigureAwait(false);
+                status = read.Status;
+                if (read.IsOk)
                 {
-                    if (type.Local is not null)
+                    using var lease = read.Value;
+                    if (TryReadHit(type, id, lease is null ? default : lease.Span, lease is not null, fingerprint, out T? value, out observed))
                     {
-                        value = InstallLocal(type, id, ticket, value!, fingerprint, lease!.Length);
+                        return Hit(type, id, started, activity, value);
                     }
-
-                    _metrics.Hit(type.Tag);
-                    _metrics.Duration(type.Tag, _time.GetElapsedTime(started));
-                    CacheTracing.Read(activity, ReadOutcome.Hit);
-                    if (_logger.IsEnabled(LogLevel.Debug))
-                    {
-                        // Shortening a token id allocates: only when the line is written.
-                        type.HitLog.Write(_logger, type.LogId(id));
-                    }
-
-                    return value;
                 }
+            }
+            else
+            {
+                // A type with L1 reads the key's remaining lifetime with it (PTTL, pipelined with the GET): an L1 copy
+                // never outlives the Redis entry it was read from, so every bound on a Redis entry's life bounds its copies.
+                var read = await _connection.ExecuteAsync(key, static (db, k) => db.StringGetWithExpiryAsync(k), (RedisKey)key, type.Name, deadline, "GET").ConfigureAwait(false);
+                status = read.Status;
+                if (read.IsOk)
+                {
+                    byte[]? stored = read.Value.Value;
+                    if (TryReadHit(type, id, stored, stored is not null, fingerprint, out T? value, out observed))
+                    {
+                        value = InstallLocal(type, id, ticket, value!, fingerprint, stored!.Length, read.Value.Expiry, started);
+                        return Hit(type, id, started, activity, value);
+                    }
+                }
+            }
 
+            if (status == OperationStatus.Ok)
+            {
                 outcome = observed.IsUnreadable ? ReadOutcome.UnreadableHealed : ReadOutcome.Miss;
             }
-            else if (read.Status == OperationStatus.DataError)
+            else if (status == OperationStatus.DataError)
             {
                 observed = await HealWrongTypeAsync(type, key, id, deadline).ConfigureAwait(false);
                 outcome = ReadOutcome.UnreadableHealed;
             }
             else
             {
-                outcome = CacheTracing.OutcomeOf(read.Status);
+                outcome = CacheTracing.OutcomeOf(status);
             }
         }
 
@@ -132,17 +142,31 @@ internal sealed partial class CacheAsideEngine
         }
     }
 
+    /// <summary>Counts, traces and logs a hit read from Redis.</summary>
+    private T? Hit<T>(CacheType<T> type, string id, long started, System.Diagnostics.Activity? activity, T? value)
+    {
+        _metrics.Hit(type.Tag);
+        _metrics.Duration(type.Tag, _time.GetElapsedTime(started));
+        CacheTracing.Read(activity, ReadOutcome.Hit);
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            // Shortening a token id allocates: only when the line is written.
+            type.HitLog.Write(_logger, type.LogId(id));
+        }
+
+        return value;
+    }
+
     /// <summary>Classifies what GET returned. Spans cannot cross an await, hence a synchronous helper.</summary>
-    private bool TryReadHit<T>(CacheType<T> type, string id, Lease<byte>? lease, byte[]? fingerprint, out T? value, out ObservedState observed)
+    private bool TryReadHit<T>(CacheType<T> type, string id, ReadOnlySpan<byte> stored, bool present, byte[]? fingerprint, out T? value, out ObservedState observed)
     {
         value = default;
-        if (lease is null)
+        if (!present)
         {
             observed = ObservedState.Absent;
             return false;
         }
 
-        var stored = lease.Span;
         switch (Envelope.Read(stored, out var storedFingerprint, out var json))
         {
             case EnvelopeKind.Tombstone:

@@ -140,11 +140,62 @@ public sealed class LocalCacheAttackTests(LocalCacheServerFixture fixture, ITest
             await Task.Delay(20);
         }
 
-        // ... and every instance must now miss.
+        // ... and its message goes out again: within one verification window every instance misses (the reader has
+        // dropped its copy, or has stopped serving L1), and the old value never comes back. Before the fix the reader
+        // served v1 from L1 for the rest of its lifetime.
+        var landed = Stopwatch.StartNew();
+        var loader = new CountingLoader<UserBasicInfo?>(Models.UserBasic("u1", "v2"));
+        int stale = 0;
+        string? value;
+        while ((value = (await reader.Cache.GetUserBasicAsync("u1", loader.Load))!.DisplayName) == "v1")
+        {
+            stale++;
+            Assert.True(landed.Elapsed < TimeSpan.FromSeconds(5), $"the reader still served v1 from L1 {landed.Elapsed.TotalSeconds:F1} s after the replay landed ({stale} reads)");
+            await Task.Delay(5);
+        }
+
+        output.WriteLine($"after the replay landed the reader returned v1 {stale} times over {landed.Elapsed.TotalMilliseconds:F0} ms, then {value} (loader calls: {loader.Calls})");
+        Assert.Equal("v2", value);
+        for (int i = 0; i < 20; i++)
+        {
+            Assert.Equal("v2", (await reader.Cache.GetUserBasicAsync("u1", loader.Load))!.DisplayName);
+        }
+    }
+
+    /// <summary>
+    /// An L1 copy read from a Redis entry near the end of its life must end with it: every fallback bound of the design
+    /// (a lost or not yet replayed invalidation is served at most until the entry's TTL ends) assumes no copy outlives
+    /// the entry. Before the fix the copy lived the type's whole TTL from its install (here 5 min instead of 1.5 s).
+    /// </summary>
+    [Fact]
+    public async Task An_l1_copy_must_not_outlive_the_redis_entry_it_was_read_from()
+    {
+        string prefix = SharedRedisFixture.NewKeyPrefix();
+        await using var admin = await Server.ConnectAdminAsync();
+        var db = admin.GetDatabase();
+        await using var writer = await StartAsync(Server.Port, prefix, LocalCacheTypes.UserBasic);
+        await using var reader = await StartAsync(Server.Port, prefix, LocalCacheTypes.UserBasic);
+        await writer.Cache.SetUserBasicAsync(Models.UserBasic("u1", "v1"));
+        string key = prefix + "user_basic:u1";
+
+        // The entry has 1.5 s left (as one written back long ago would) when the reader copies it into L1.
+        Assert.True(await db.KeyExpireAsync(key, TimeSpan.FromMilliseconds(1500)));
+        await UntilServedLocallyAsync(admin, () => reader.Cache.GetUserBasicAsync("u1", Unexpected<UserBasicInfo>));
+
+        // Redis lets it expire (no invalidation, no message) ...
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (await db.KeyExistsAsync(key))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the entry never expired");
+            await Task.Delay(20);
+        }
+
+        // ... and the copy is gone with it.
         var loader = new CountingLoader<UserBasicInfo?>(Models.UserBasic("u1", "v2"));
         var value = await reader.Cache.GetUserBasicAsync("u1", loader.Load);
-        output.WriteLine($"after the replay the reader returned {value!.DisplayName} (loader calls: {loader.Calls})");
+        output.WriteLine($"after the Redis entry expired the reader returned {value!.DisplayName} (loader calls: {loader.Calls})");
         Assert.Equal("v2", value.DisplayName);
+        Assert.Equal(1, loader.Calls);
     }
 
     /// <summary>
