@@ -199,6 +199,50 @@ public sealed class LocalCacheAttackTests(LocalCacheServerFixture fixture, ITest
     }
 
     /// <summary>
+    /// The copy's lifetime comes from <c>StringGetWithExpiryAsync</c>, which sends <c>PTTL</c> only when the client's
+    /// command map allows it and it has a server selected for the key; otherwise it sends <c>TTL</c>, whose reply the
+    /// server rounds to the NEAREST second. An application whose command map leaves out <c>PTTL</c> (a renamed or
+    /// proxied command set) gets a copy that lives up to half a second past the Redis entry: here the entry has 1.6 s
+    /// left, <c>TTL</c> says 2, and the copy is still served after Redis expired the entry.
+    /// </summary>
+    [Fact]
+    public async Task An_l1_copy_must_not_outlive_the_redis_entry_when_the_client_reads_its_lifetime_in_whole_seconds()
+    {
+        string prefix = SharedRedisFixture.NewKeyPrefix();
+        await using var admin = await Server.ConnectAdminAsync();
+        var db = admin.GetDatabase();
+        await using var writer = await StartAsync(Server.Port, prefix, LocalCacheTypes.UserBasic);
+        await using var reader = await StartAsync(Server.Port, prefix, LocalCacheTypes.UserBasic, o =>
+            o.ConfigureConnection = c => c.CommandMap = CommandMap.Create(new HashSet<string> { "CONFIG", "PTTL" }, available: false));
+        string key = prefix + "user_basic:u1";
+
+        // The reader is verified and serving from L1; then a set replaces the value (dropping every copy) ...
+        await writer.Cache.SetUserBasicAsync(Models.UserBasic("u1", "v0"));
+        await UntilServedLocallyAsync(admin, () => reader.Cache.GetUserBasicAsync("u1", Unexpected<UserBasicInfo>));
+        await writer.Cache.SetUserBasicAsync(Models.UserBasic("u1", "v1"));
+
+        // ... the entry has 1.6 s left (as one written back long ago would) when the reader copies it into L1.
+        Assert.True(await db.KeyExpireAsync(key, TimeSpan.FromMilliseconds(1600)));
+        Assert.Equal("v1", (await reader.Cache.GetUserBasicAsync("u1", Unexpected<UserBasicInfo>))!.DisplayName);
+        var calls = await CommandStats.CallsAsync(admin.GetServers()[0]);
+        output.WriteLine($"server calls so far: ttl {calls.GetValueOrDefault("ttl")}, pttl {calls.GetValueOrDefault("pttl")}");
+
+        // Redis lets it expire (no invalidation, no message) ...
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (await db.KeyExistsAsync(key))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the entry never expired");
+            await Task.Delay(10);
+        }
+
+        // ... and the copy must be gone with it.
+        var loader = new CountingLoader<UserBasicInfo?>(Models.UserBasic("u1", "v2"));
+        var value = await reader.Cache.GetUserBasicAsync("u1", loader.Load);
+        output.WriteLine($"after the Redis entry expired the reader returned {value!.DisplayName} (loader calls: {loader.Calls})");
+        Assert.Equal("v2", value.DisplayName);
+    }
+
+    /// <summary>
     /// The messages owed while Redis is unreachable are said to collapse into one flush of every type past 10 000 ids.
     /// The collapse runs only on a heartbeat tick of a subscribed bus: an instance that has never reached Redis (it
     /// starts during the outage) queues every id of every invalidation, without bound.
