@@ -13,7 +13,7 @@ namespace BendCare.Cache.UnitTests;
 /// by the time the timeout is handled is a success: on a busy machine the continuation runs late, not Redis, and the
 /// breaker must not open for it. Time is a <see cref="FakeTimeProvider"/>; replies are completed by the test.
 /// </summary>
-public class OperationTimeoutTests
+public partial class OperationTimeoutTests
 {
     [Fact]
     public async Task A_reply_that_arrived_before_the_timeout_is_handled_is_a_success_and_leaves_the_breaker_closed()
@@ -179,11 +179,12 @@ public class OperationTimeoutTests
     /// <summary>A connection over an inert multiplexer, on fake time, with its timeouts counted.</summary>
     private sealed class Rig : IAsyncDisposable
     {
-        private Rig(FakeTimeProvider time, RedisConnection connection, Count timeouts)
+        private Rig(FakeTimeProvider time, RedisConnection connection, Count timeouts, CacheMetrics metrics)
         {
             Time = time;
             Connection = connection;
             Timeouts = timeouts;
+            Metrics = metrics;
         }
 
         public FakeTimeProvider Time { get; }
@@ -192,14 +193,16 @@ public class OperationTimeoutTests
 
         public Count Timeouts { get; }
 
-        public static async Task<Rig> StartAsync(int threshold = 1)
+        public CacheMetrics Metrics { get; }
+
+        public static async Task<Rig> StartAsync(int threshold = 1, TimeSpan? operationTimeout = null)
         {
             var time = new FakeTimeProvider();
             var metrics = new CacheMetrics(null);
-            var options = new BendCareCacheOptions { Host = "cache.invalid", BreakerFailureThreshold = threshold };
+            var options = new BendCareCacheOptions { Host = "cache.invalid", BreakerFailureThreshold = threshold, OperationTimeout = operationTimeout ?? Options.OperationTimeout };
             var connection = new RedisConnection(options, metrics, NullLogger.Instance, time, (_, _) => Task.FromResult(InertMultiplexer.Create()));
             await connection.FirstConnected;
-            return new Rig(time, connection, new Count(metrics, "bendcare.cache.redis.timeouts"));
+            return new Rig(time, connection, new Count(metrics, "bendcare.cache.redis.timeouts"), metrics);
         }
 
         public async ValueTask DisposeAsync()
