@@ -40,6 +40,11 @@ public class ForcedReconnectTests
             }
 
             time.Advance(TimeSpan.FromMilliseconds(250));
+
+            // The probe and the replacement run on the thread pool from the fake timer's ticks: let them run before the
+            // next 250 ms of fake time, as they would in real time (400 rounds of fake time otherwise pass in a few
+            // real milliseconds, skipping the background runs still in progress).
+            await Task.Delay(1);
         }
 
         await WaitForAsync(() => Volatile.Read(ref created) >= 2);

@@ -43,7 +43,7 @@ public partial class OperationTimeoutTests
     public void A_sweep_timer_firing_at_the_system_timer_resolution_is_not_lateness_of_the_process(double tickMs, double resolutionMs, double deadlineMs, double firstSweepPastDeadlineMs)
     {
         var clock = new ManualClock();
-        using var deadlines = new OperationDeadlines(clock, TimeSpan.FromMilliseconds(tickMs), grace: TimeSpan.FromSeconds(1));
+        using var deadlines = new OperationDeadlines(clock, TimeSpan.FromMilliseconds(tickMs), grace: TimeSpan.FromSeconds(1), complete: Inline);
         var operation = new Recorded(clock.At(TimeSpan.FromMilliseconds(deadlineMs)), deadlines.Lateness);
         deadlines.Track(operation);
 

@@ -90,16 +90,22 @@ internal sealed partial class CacheAsideEngine
             }
             else
             {
-                // A type with L1 reads the key's remaining lifetime with it (PTTL, pipelined with the GET): an L1 copy
-                // never outlives the Redis entry it was read from, so every bound on a Redis entry's life bounds its copies.
-                var read = await _connection.ExecuteAsync(key, static (db, k) => db.StringGetWithExpiryAsync(k), (RedisKey)key, type.Name, deadline, "GET").ConfigureAwait(false);
+                // A type with L1 reads the key's remaining lifetime with it (GET and PTTL in one script, atomically): an L1
+                // copy never outlives the Redis entry it was read from, so every bound on a Redis entry's life bounds its
+                // copies.
+                var read = await _connection.ExecuteAsync(key, static (db, k) => db.ScriptEvaluateAsync(Scripts.GetWithLifetime, [k]), (RedisKey)key, type.Name, deadline, "EVAL").ConfigureAwait(false);
                 status = read.Status;
                 if (read.IsOk)
                 {
-                    byte[]? stored = read.Value.Value;
-                    if (TryReadHit(type, id, stored, stored is not null, fingerprint, out T? value, out observed))
+                    var (stored, lifetime, wellFormed) = ReadWithLifetime(read.Value);
+                    if (!wellFormed)
                     {
-                        value = InstallLocal(type, id, ticket, value!, fingerprint, stored!.Length, read.Value.Expiry, started);
+                        observed = ObservedState.Unknown;
+                        status = OperationStatus.Failed;
+                    }
+                    else if (TryReadHit(type, id, stored, stored is not null, fingerprint, out T? value, out observed))
+                    {
+                        value = InstallLocal(type, id, ticket, value!, fingerprint, stored!.Length, lifetime, started);
                         return Hit(type, id, started, activity, value);
                     }
                 }
@@ -140,6 +146,29 @@ internal sealed partial class CacheAsideEngine
         {
             _metrics.Duration(type.Tag, _time.GetElapsedTime(started));
         }
+    }
+
+    /// <summary>
+    /// The reply of <see cref="Scripts.GetWithLifetime"/>: the stored bytes (null when absent) and the remaining lifetime
+    /// (null when the key has none); not well formed when the reply is not that shape (a server that answered something
+    /// else: a miss without a copy, never an exception).
+    /// </summary>
+    private static (byte[]? Stored, TimeSpan? Lifetime, bool WellFormed) ReadWithLifetime(RedisResult reply)
+    {
+        if (reply.Resp2Type != ResultType.Array || reply.Length != 2 || reply[0].Resp2Type != ResultType.Integer)
+        {
+            return (null, null, false);
+        }
+
+        long milliseconds = (long)reply[0];
+        var value = reply[1];
+        byte[]? stored = value.IsNull ? null : value.Resp2Type == ResultType.BulkString ? (byte[]?)value : null;
+        if (!value.IsNull && stored is null)
+        {
+            return (null, null, false);
+        }
+
+        return (stored, milliseconds > 0 ? TimeSpan.FromMilliseconds(milliseconds) : null, true);
     }
 
     /// <summary>Counts, traces and logs a hit read from Redis.</summary>

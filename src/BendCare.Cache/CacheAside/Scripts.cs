@@ -110,4 +110,17 @@ internal static class Scripts
         end
         return 0
         """;
+
+    /// <summary>
+    /// A read for a type with an in-process copy: the value of KEYS[1] and its remaining lifetime in milliseconds, read
+    /// atomically (PTTL exactly, never TTL's rounded seconds; -2 absent, -1 no expiry). A key that is not a string
+    /// fails as a plain GET does (WRONGTYPE), so it is healed like one.
+    /// </summary>
+    public const string GetWithLifetime = """
+        local value = redis.pcall('GET', KEYS[1])
+        if type(value) == 'table' and value.err then
+          return redis.error_reply(value.err)
+        end
+        return { redis.call('PTTL', KEYS[1]), value }
+        """;
 }

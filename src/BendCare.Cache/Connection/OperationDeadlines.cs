@@ -21,24 +21,33 @@ internal sealed class OperationDeadlines : IDisposable
     private readonly long _lateTicks;
     private readonly long _graceTicks;
     private readonly ITimer _timer;
+    private readonly Action<PendingOperation> _complete;
     private PendingOperation? _head;
     private long _dueAt;
     private long _lateness;
     private int _armed;
     private int _sweeping;
+    private int _disposed;
 
     /// <param name="time">The clock and timer.</param>
     /// <param name="tick">How often the sweep runs while operations are in flight.</param>
     /// <param name="grace">How far past its deadline (wall clock) an operation may be kept because this process ran late.</param>
-    public OperationDeadlines(TimeProvider time, TimeSpan tick, TimeSpan grace)
+    /// <param name="complete">Runs an expired operation's completion (tests run it inline; by default, on the thread pool).</param>
+    public OperationDeadlines(TimeProvider time, TimeSpan tick, TimeSpan grace, Action<PendingOperation>? complete = null)
     {
+        _complete = complete ?? QueueOnThreadPool;
         _time = time;
         _tick = tick;
         _tickTicks = ToTimestamp(time, tick);
-        _lateTicks = Math.Max(_tickTicks, ToTimestamp(time, TimeSpan.FromMilliseconds(2)));
+        // A periodic timer fires at the system timer's resolution, not at its period (15.6 ms on Windows by default,
+        // a few ms on Linux for a 1 ms period): a sweep that late is the clock, not a late process.
+        _lateTicks = Math.Max(_tickTicks, ToTimestamp(time, TimerResolution));
         _graceTicks = ToTimestamp(time, grace);
         _timer = time.CreateTimer(static s => ((OperationDeadlines)s!).Sweep(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
+
+    /// <summary>How late a sweep may run before the delay counts as this process running late: above any system timer's resolution.</summary>
+    public static TimeSpan TimerResolution { get; } = TimeSpan.FromMilliseconds(16);
 
     /// <summary>How late after its deadline an operation may be expired.</summary>
     public TimeSpan Tick => _tick;
@@ -48,6 +57,13 @@ internal sealed class OperationDeadlines : IDisposable
 
     public void Track(PendingOperation operation)
     {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            // The cache is being disposed: nothing will sweep this operation again, so it ends now.
+            _complete(operation);
+            return;
+        }
+
         Push(operation);
         if (Volatile.Read(ref _armed) == 0 && Interlocked.Exchange(ref _armed, 1) == 0)
         {
@@ -96,7 +112,10 @@ internal sealed class OperationDeadlines : IDisposable
             {
                 // Disarm before clearing the flag, so a Track that arms after the flag is cleared is never undone here.
                 _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-                Volatile.Write(ref _armed, 0);
+
+                // A full fence (not a release write): the read of the head below must not move before this store, or a
+                // Track that pushed meanwhile and saw the flag still set would be left without a timer.
+                Interlocked.Exchange(ref _armed, 0);
                 if (Volatile.Read(ref _head) is not null && Interlocked.Exchange(ref _armed, 1) == 0)
                 {
                     Arm();
@@ -108,18 +127,46 @@ internal sealed class OperationDeadlines : IDisposable
             Volatile.Write(ref _sweeping, 0);
         }
 
-        // Completed after the pass, so the next tick can sweep meanwhile, and on this thread, as a timer of their own
-        // would: each caller's continuation (its loader, on a timeout) runs here without a further thread-pool hop.
+        // Completed after the pass, each on a thread-pool thread of its own, as a timer of their own would: a caller's
+        // continuation (its loader, on a timeout) runs inline in the completion, and the loaders of callers that timed
+        // out together must not wait for each other (a synchronous database driver blocks its thread).
         while (expired is not null)
         {
             var next = expired.Next;
             expired.Next = null;
-            expired.Expire();
+            _complete(expired);
             expired = next;
         }
     }
 
-    public void Dispose() => _timer.Dispose();
+    /// <summary>
+    /// Stops the sweep and ends every operation still in flight now (with its reply if it has one, else as timed out):
+    /// on a multiplexer the application owns (<c>UseConnection</c>) nothing else would end them before that
+    /// multiplexer's own timeout. An operation tracked afterwards ends at once.
+    /// </summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _timer.Dispose();
+        var operation = Interlocked.Exchange(ref _head, null);
+        while (operation is not null)
+        {
+            var next = operation.Next;
+            operation.Next = null;
+            if (!operation.IsDone)
+            {
+                _complete(operation);
+            }
+
+            operation = next;
+        }
+    }
+
+    private static void QueueOnThreadPool(PendingOperation operation) => ThreadPool.UnsafeQueueUserWorkItem(operation, preferLocal: false);
 
     private static long ToTimestamp(TimeProvider time, TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
 
@@ -141,8 +188,8 @@ internal sealed class OperationDeadlines : IDisposable
     }
 }
 
-/// <summary>An operation in flight, as <see cref="OperationDeadlines"/> sees it.</summary>
-internal abstract class PendingOperation
+/// <summary>An operation in flight, as <see cref="OperationDeadlines"/> sees it; expired on a thread-pool thread.</summary>
+internal abstract class PendingOperation : IThreadPoolWorkItem
 {
     protected PendingOperation(long expiresAt, long latenessAtStart)
     {
@@ -161,6 +208,9 @@ internal abstract class PendingOperation
 
     public abstract bool IsDone { get; }
 
-    /// <summary>The deadline passed: completes the operation, unless its reply has arrived meanwhile.</summary>
+    /// <summary>The deadline passed: completes the operation, unless its reply has arrived meanwhile. Never throws.</summary>
     public abstract void Expire();
+
+    /// <summary>Runs <see cref="Expire"/> (queued by the sweep).</summary>
+    void IThreadPoolWorkItem.Execute() => Expire();
 }

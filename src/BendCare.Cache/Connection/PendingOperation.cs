@@ -53,7 +53,19 @@ internal sealed class PendingOperation<T> : PendingOperation, IValueTaskSource<O
 
         if (Interlocked.Exchange(ref _done, 1) == 0)
         {
-            _core.SetResult(_connection.OnTimedOut<T>(_breaker, _cacheType, _route));
+            OperationResult<T> result;
+            try
+            {
+                result = _connection.OnTimedOut<T>(_breaker, _cacheType, _route);
+            }
+            catch (Exception)
+            {
+                // The bookkeeping (a metrics listener, a log provider: the application's code) failed: the caller is
+                // still answered, or it would wait for ever.
+                result = RedisConnection.TimedOutResult<T>();
+            }
+
+            _core.SetResult(result);
         }
     }
 
@@ -68,7 +80,18 @@ internal sealed class PendingOperation<T> : PendingOperation, IValueTaskSource<O
     {
         if (Interlocked.Exchange(ref _done, 1) == 0)
         {
-            _core.SetResult(_connection.OnReplied(_task, _breaker, _cacheType, _route, _sent, _deadline));
+            OperationResult<T> result;
+            try
+            {
+                result = _connection.OnReplied(_task, _breaker, _cacheType, _route, _sent, _deadline);
+            }
+            catch (Exception ex)
+            {
+                // As above: bookkeeping that throws must not strand the caller.
+                result = _task.IsCompletedSuccessfully ? new OperationResult<T>(_task.Result) : new OperationResult<T>(OperationStatus.Failed, ex);
+            }
+
+            _core.SetResult(result);
         }
         else if (_task.IsFaulted)
         {

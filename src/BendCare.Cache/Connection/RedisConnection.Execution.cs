@@ -131,11 +131,14 @@ internal sealed partial class RedisConnection
     /// <summary>No reply by the deadline, checked when the deadline was handled: Redis (or the way to it) is slow.</summary>
     internal OperationResult<T> OnTimedOut<T>(CircuitBreaker breaker, string cacheType, in RedisKey route)
     {
+        breaker.OnFailure();
         _metrics.Timeout(cacheType);
         _failures.Record(FailureReason.Timeout, NoReplyInTime, route);
-        breaker.OnFailure();
-        return new OperationResult<T>(OperationStatus.TimedOut, NoReplyInTime);
+        return TimedOutResult<T>();
     }
+
+    /// <summary>What a request gets for an operation without a reply in time.</summary>
+    internal static OperationResult<T> TimedOutResult<T>() => new(OperationStatus.TimedOut, NoReplyInTime);
 
     private OperationResult<T> OnFailed<T>(CircuitBreaker breaker, Exception exception, string cacheType, in RedisKey route, bool slow)
     {

@@ -84,7 +84,9 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
         // Request-path operations are expired by one sweep, at most one tick after their deadline: set them a tick early.
         var tick = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond, Math.Min(TimeSpan.FromMilliseconds(5).Ticks, options.OperationTimeout.Ticks / 20)));
         _deadlines = new OperationDeadlines(time, tick, grace: options.OperationTimeout * LateGraceTimeouts);
-        _timerTimeoutTimestampTicks = (long)((_timerTimeout - tick).TotalSeconds * time.TimestampFrequency);
+        // Never less than half the timeout: with the smallest timeouts (1 ms) a tick early would be before the send.
+        var budget = _timerTimeout - tick;
+        _timerTimeoutTimestampTicks = (long)((budget > options.OperationTimeout / 2 ? budget : options.OperationTimeout / 2).TotalSeconds * time.TimestampFrequency);
         _slowReply = options.OperationTimeout / 2;
         _credentials = new CredentialSource(options, credentialsProvider ?? options.CredentialsProvider, time);
         _ownsMultiplexer = applicationMultiplexer is null;

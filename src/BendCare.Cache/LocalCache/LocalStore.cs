@@ -157,7 +157,7 @@ internal sealed class LocalStore
     }
 
     private static bool FingerprintMatches(Entry entry, byte[]? fingerprint) =>
-        fingerprint is null || (entry.Fingerprint is { } stored && stored.AsSpan().SequenceEqual(fingerprint));
+        fingerprint is null || (entry.Fingerprint is { } stored && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(stored, fingerprint));
 
     /// <summary>Removes entries that can no longer be served (after a lapse or a flush), off the caller's thread.</summary>
     private void Sweep()
