@@ -1,0 +1,53 @@
+using BendCare.Cache.Connection;
+
+namespace BendCare.Cache.UnitTests;
+
+/// <summary>
+/// Attack tests on disposing the deadline sweep while it works: the cache is disposed on one thread (host shutdown)
+/// while the sweep's timer callback runs on another. The disposal runs at one exact point of the sweep's pass (from
+/// inside a hook the pass calls there), so the interleaving is the same on every run.
+/// </summary>
+public partial class OperationTimeoutTests
+{
+    [Fact]
+    public void An_operation_the_sweep_holds_while_the_cache_is_disposed_still_ends()
+    {
+        // The sweep has taken the list (Dispose finds it empty) and pushes the operation back, not yet due: nothing
+        // sweeps again (the timer is gone), so it waits for its reply, on an application's multiplexer that
+        // multiplexer's own timeout: what disposal promises to end at once.
+        var clock = new ManualClock();
+        using var deadlines = new OperationDeadlines(clock, Tick, grace: TimeSpan.FromSeconds(1), complete: Inline);
+        var operation = new DisposingWhenLookedAt(clock.At(TimeSpan.FromMilliseconds(100)), deadlines.Lateness, deadlines);
+        deadlines.Track(operation);
+
+        clock.Now = clock.At(Tick);
+        deadlines.Sweep();
+
+        Assert.True(operation.DisposedMeanwhile);
+        Assert.Equal(1, operation.Expired);
+    }
+
+    /// <summary>An operation not yet done whose first <see cref="IsDone"/> check runs the disposal (another thread's, at that instant).</summary>
+    private sealed class DisposingWhenLookedAt(long expiresAt, long latenessAtStart, OperationDeadlines deadlines) : PendingOperation(expiresAt, latenessAtStart)
+    {
+        public int Expired;
+
+        public bool DisposedMeanwhile { get; private set; }
+
+        public override bool IsDone
+        {
+            get
+            {
+                if (!DisposedMeanwhile)
+                {
+                    DisposedMeanwhile = true;
+                    deadlines.Dispose();
+                }
+
+                return Expired > 0;
+            }
+        }
+
+        public override void Expire() => Expired++;
+    }
+}
