@@ -3,9 +3,9 @@ using BendCare.Cache.Connection;
 namespace BendCare.Cache.UnitTests;
 
 /// <summary>
-/// Attack tests on disposing the deadline sweep while it works: the cache is disposed on one thread (host shutdown)
-/// while the sweep's timer callback runs on another. The disposal runs at one exact point of the sweep's pass (from
-/// inside a hook the pass calls there), so the interleaving is the same on every run.
+/// Attack tests on disposing the deadline sweep while operations are in flight (host shutdown). Where the disposal
+/// races the sweep's timer callback, it runs at one exact point of the sweep's pass (from inside a hook the pass calls
+/// there), so the interleaving is the same on every run.
 /// </summary>
 public partial class OperationTimeoutTests
 {
@@ -25,6 +25,22 @@ public partial class OperationTimeoutTests
 
         Assert.True(operation.DisposedMeanwhile);
         Assert.Equal(1, operation.Expired);
+    }
+
+    [Fact]
+    public async Task Disposing_the_cache_with_a_read_in_flight_reports_no_timeout_of_redis()
+    {
+        // Shutdown ends the read (the caller goes to its loader), but Redis was not slow: the read must not count as a
+        // timeout of Redis (the timeouts metric an alarm watches, a failure for the breaker, a failure record).
+        await using var rig = await Rig.StartAsync(threshold: 1000);
+        var never = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var pending = rig.Connection.ExecuteAsync("key", static (_, r) => r.Task, never, "test", rig.Connection.NewDeadline());
+
+        await rig.Connection.DisposeAsync();
+        var result = await pending;
+
+        Assert.NotEqual(OperationStatus.Ok, result.Status);
+        Assert.Equal(0, rig.Timeouts.Value);
     }
 
     /// <summary>An operation not yet done whose first <see cref="IsDone"/> check runs the disposal (another thread's, at that instant).</summary>
