@@ -176,7 +176,7 @@ public partial class OperationTimeoutTests
     private static TimeSpan Tick { get; } = TimeSpan.FromMilliseconds(5);
 
     /// <summary>Completes an expired operation on the sweep's thread, so a test sees it right after the sweep.</summary>
-    private static Action<PendingOperation> Inline { get; } = static operation => operation.Expire();
+    private static Action<PendingOperation> Inline { get; } = static operation => operation.Complete();
 
     private static BendCareCacheOptions Options { get; } = new() { Host = "cache.invalid" };
 

@@ -60,11 +60,18 @@ internal sealed class OperationDeadlines : IDisposable
         if (Volatile.Read(ref _disposed) != 0)
         {
             // The cache is being disposed: nothing will sweep this operation again, so it ends now.
-            _complete(operation);
+            Abandon(operation);
             return;
         }
 
         Push(operation);
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            // Disposed between the check and the push: the disposal may have walked the list already.
+            AbandonAll();
+            return;
+        }
+
         if (Volatile.Read(ref _armed) == 0 && Interlocked.Exchange(ref _armed, 1) == 0)
         {
             Arm();
@@ -127,6 +134,12 @@ internal sealed class OperationDeadlines : IDisposable
             Volatile.Write(ref _sweeping, 0);
         }
 
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            // Disposed during the pass, which held the list: what it pushed back is never swept again.
+            AbandonAll();
+        }
+
         // Completed after the pass, each on a thread-pool thread of its own, as a timer of their own would: a caller's
         // continuation (its loader, on a timeout) runs inline in the completion, and the loaders of callers that timed
         // out together must not wait for each other (a synchronous database driver blocks its thread).
@@ -140,9 +153,10 @@ internal sealed class OperationDeadlines : IDisposable
     }
 
     /// <summary>
-    /// Stops the sweep and ends every operation still in flight now (with its reply if it has one, else as timed out):
-    /// on a multiplexer the application owns (<c>UseConnection</c>) nothing else would end them before that
-    /// multiplexer's own timeout. An operation tracked afterwards ends at once.
+    /// Stops the sweep and ends every operation still in flight now (with its reply if it has one, else as skipped: the
+    /// cache is shutting down, which is not a timeout of Redis): on a multiplexer the application owns
+    /// (<c>UseConnection</c>) nothing else would end them before that multiplexer's own timeout. An operation tracked
+    /// or pushed back by a sweep afterwards ends at once.
     /// </summary>
     public void Dispose()
     {
@@ -152,6 +166,11 @@ internal sealed class OperationDeadlines : IDisposable
         }
 
         _timer.Dispose();
+        AbandonAll();
+    }
+
+    private void AbandonAll()
+    {
         var operation = Interlocked.Exchange(ref _head, null);
         while (operation is not null)
         {
@@ -159,11 +178,17 @@ internal sealed class OperationDeadlines : IDisposable
             operation.Next = null;
             if (!operation.IsDone)
             {
-                _complete(operation);
+                Abandon(operation);
             }
 
             operation = next;
         }
+    }
+
+    private void Abandon(PendingOperation operation)
+    {
+        operation.Abandoned = true;
+        _complete(operation);
     }
 
     private static void QueueOnThreadPool(PendingOperation operation) => ThreadPool.UnsafeQueueUserWorkItem(operation, preferLocal: false);
@@ -208,9 +233,27 @@ internal abstract class PendingOperation : IThreadPoolWorkItem
 
     public abstract bool IsDone { get; }
 
+    /// <summary>Set before an operation is completed because the sweep is disposed (see <see cref="Abandon"/>).</summary>
+    internal bool Abandoned { get; set; }
+
     /// <summary>The deadline passed: completes the operation, unless its reply has arrived meanwhile. Never throws.</summary>
     public abstract void Expire();
 
-    /// <summary>Runs <see cref="Expire"/> (queued by the sweep).</summary>
-    void IThreadPoolWorkItem.Execute() => Expire();
+    /// <summary>The sweep is disposed: completes the operation with its reply if it has one, else without counting a timeout. Never throws.</summary>
+    public virtual void Abandon() => Expire();
+
+    /// <summary>Runs <see cref="Abandon"/> or <see cref="Expire"/> (queued by the sweep).</summary>
+    public void Complete()
+    {
+        if (Abandoned)
+        {
+            Abandon();
+        }
+        else
+        {
+            Expire();
+        }
+    }
+
+    void IThreadPoolWorkItem.Execute() => Complete();
 }

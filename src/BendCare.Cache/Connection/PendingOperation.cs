@@ -69,6 +69,21 @@ internal sealed class PendingOperation<T> : PendingOperation, IValueTaskSource<O
         }
     }
 
+    public override void Abandon()
+    {
+        if (_task.IsCompleted)
+        {
+            OnReply();
+            return;
+        }
+
+        if (Interlocked.Exchange(ref _done, 1) == 0)
+        {
+            // The cache is shutting down: the caller goes to its loader; Redis was not slow, so nothing is counted.
+            _core.SetResult(OperationResult<T>.Skipped);
+        }
+    }
+
     public OperationResult<T> GetResult(short token) => _core.GetResult(token);
 
     public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);

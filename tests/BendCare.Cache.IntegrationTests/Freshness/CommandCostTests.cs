@@ -61,6 +61,34 @@ public sealed class CommandCostTests(ITestOutputHelper output) : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task A_read_of_a_type_with_l1_that_misses_l1_is_one_script_call()
+    {
+        // What docs/freshness.md's cost table says: an L1 miss answered by Redis is one EVALSHA (its GET and PTTL run
+        // inside, which the server counts too); the L1 channel's heartbeats are left out of the count.
+        await using var host = await CacheHost.StartAsync(_server.Host, _server.Port, "costl1:", o =>
+        {
+            o.OperationTimeout = TimeSpan.FromSeconds(5);
+            o.LocalCache.Types = LocalCacheTypes.UserBasic;
+        });
+        for (int i = 0; i < Repetitions; i++)
+        {
+            await host.Cache.SetUserBasicAsync(Models.UserBasic("set" + i));
+        }
+
+        var loader = new CountingLoader<UserBasicInfo?>(call => Models.UserBasic("unexpected" + call));
+        var read = await MeasureAsync(host, async i => await host.Cache.GetUserBasicAsync("set" + i, loader.Load), warm: async () =>
+        {
+            // The first script call on a server may be an EVAL that loads it.
+            await host.Cache.GetUserBasicAsync("warm", loader.Load);
+        });
+
+        var counted = read.Commands.Where(static c => c.Key is not ("publish" or "spublish")).ToDictionary(static c => c.Key, static c => c.Value);
+        output.WriteLine($"L1 miss answered by Redis: {read}");
+        Assert.Equal(new Dictionary<string, double> { ["evalsha"] = 1, ["get"] = 1, ["pttl"] = 1 }, counted);
+        Assert.Equal(1, loader.Calls); // the warm-up read only: every measured read was a hit in Redis
+    }
+
     private async Task<Cost> MeasureAsync(CacheHost host, Func<int, Task> operation, Func<Task>? warm = null)
     {
         if (warm is not null)
