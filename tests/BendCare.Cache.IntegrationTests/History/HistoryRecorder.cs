@@ -40,6 +40,12 @@ public sealed class ReadRecord
 
     /// <summary>When this caller's own loader read the model.</summary>
     public long LoaderReadAt { get; set; }
+
+    /// <summary>
+    /// When this caller's own loader returned its value (0: it threw or did not run). A load can finish, and be
+    /// written back, after its caller gave up: the call then threw, but the copy is in the cache all the same.
+    /// </summary>
+    public long LoaderReturnedAt { get; set; }
 }
 
 /// <summary>One model write and the cache call that followed it.</summary>

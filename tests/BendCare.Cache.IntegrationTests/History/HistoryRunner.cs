@@ -251,6 +251,7 @@ public static class HistoryRunner
             throw recorder.NewLoaderException(operation.Key);
         }
 
+        record.LoaderReturnedAt = Stopwatch.GetTimestamp();
         return (T)version.Value;
     }
 
