@@ -78,7 +78,9 @@ public sealed class InvariantChecker
             _proxyFaults[i].Add((recorder.Origin, connected == 0 ? long.MaxValue : connected, Ticks(StartupReplay)));
         }
 
-        foreach (var read in _reads.Where(r => r.LoaderVersion is not null && r.Error is null))
+        // Every load whose loader returned can have been written back, also when its caller gave up first (the copy
+        // lands after the call threw): it ends when the later of the two did.
+        foreach (var read in _reads.Where(r => r.LoaderVersion is not null && r.LoaderReturnedAt != 0))
         {
             var loadKey = (read.Operation.Key, read.LoaderVersion!.Value);
             if (!_loads.TryGetValue(loadKey, out var loads))
@@ -86,7 +88,7 @@ public sealed class InvariantChecker
                 _loads[loadKey] = loads = [];
             }
 
-            loads.Add((read.Start, read.LoaderReadAt, read.End));
+            loads.Add((read.Start, read.LoaderReadAt, Math.Max(read.End, read.LoaderReturnedAt)));
         }
 
         var kills = _faults.Where(f => f.Operation.Kind == OperationKind.ServerKill).Select(f => f.Start).Order().ToList();
@@ -393,6 +395,12 @@ public sealed class InvariantChecker
         return false;
     }
 
+    /// <summary>The version a read returned (a blacklist check: 1 when blacklisted), or null when it threw.</summary>
+    private static int? VersionOf(ReadRecord read) =>
+        read.Error is not null ? null
+        : read.Value is bool flag ? (flag ? 1 : 0)
+        : ModelValues.Parse(read.Value)?.Version;
+
     private List<(long Start, long ReadAt, long End)> LoadsOf(EntityKey key, int version) =>
         _loads.TryGetValue((key, version), out var list) ? list : [];
 
@@ -454,9 +462,11 @@ public sealed class InvariantChecker
             int shown = 0;
             foreach (var other in _reads.Where(r => r != read && r.Operation.Key == key && r.LoaderVersion is not null && r.LoaderReadAt >= from && r.Start <= end).OrderBy(r => r.Start))
             {
-                if (ModelValues.Describe(other.Value) == ModelValues.Describe(read.Value) && shown++ < 4)
+                bool sameValue = ModelValues.Describe(other.Value) == ModelValues.Describe(read.Value)
+                    || (other.Error is not null && other.LoaderReturnedAt != 0 && other.LoaderVersion == VersionOf(read));
+                if (sameValue && shown++ < 4)
                 {
-                    lines.Add((other.Start, $"{_recorder.At(other.Start),9}–{_recorder.At(other.End)} {Describe(other)}: its loader read v{other.LoaderVersion} at {_recorder.At(other.LoaderReadAt)} ms (then waited {other.Operation.LoaderDelayMs:0} ms), returned {Outcome(other)}"));
+                    lines.Add((other.Start, $"{_recorder.At(other.Start),9}–{_recorder.At(other.End)} {Describe(other)}: its loader read v{other.LoaderVersion} at {_recorder.At(other.LoaderReadAt)} ms (then waited {other.Operation.LoaderDelayMs:0} ms), {(other.Error is null ? "returned " + Outcome(other) : $"the call {Outcome(other)}, its loader returned at {_recorder.At(other.LoaderReturnedAt)} ms")}"));
                 }
             }
 
