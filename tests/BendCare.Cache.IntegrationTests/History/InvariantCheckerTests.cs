@@ -57,6 +57,26 @@ public sealed class InvariantCheckerTests
         Assert.Equal("1 freshness", violation.Invariant);
     }
 
+    [Fact]
+    public void A_cancelled_callers_load_whose_loader_never_returned_excuses_nothing()
+    {
+        // The boundary of the excuse above: the loader read v1 but was cancelled before it returned a value, so no
+        // copy can come of it; the stale read elsewhere is a violation as if there had been no load at all.
+        var history = new Builder();
+        history.Commit();
+        history.Read(instance: 1, loaderRan: true, cancelled: true, returned: null, loaderReturned: false);
+        var fault = history.ProxyFault(instance: 0);
+        history.Commit();
+        history.Invalidate(instance: 0, outcome: "remembered");
+        history.Read(instance: 2, loaderRan: false, cancelled: false, returned: 1);
+        fault.End = Stopwatch.GetTimestamp();
+
+        var (violations, _) = history.Check();
+
+        var violation = Assert.Single(violations);
+        Assert.Equal("1 freshness", violation.Invariant);
+    }
+
     /// <summary>One role (<c>r2</c>, held by nobody), three instances all connected, events appended as they happen.</summary>
     private sealed class Builder
     {
@@ -79,7 +99,7 @@ public sealed class InvariantCheckerTests
 
         public void Commit() => _committed = _model.EditRolePermissions(Role.Id);
 
-        public void Read(int instance, bool loaderRan, bool cancelled, int? returned)
+        public void Read(int instance, bool loaderRan, bool cancelled, int? returned, bool loaderReturned = true)
         {
             var record = new ReadRecord { Operation = Operation(OperationKind.Read, instance), Start = Stopwatch.GetTimestamp(), StartWall = DateTimeOffset.UtcNow };
             if (loaderRan)
@@ -87,7 +107,7 @@ public sealed class InvariantCheckerTests
                 var (version, readAt) = _model.Read(Role);
                 record.LoaderVersion = version.Version;
                 record.LoaderReadAt = readAt;
-                record.LoaderReturnedAt = Stopwatch.GetTimestamp();
+                record.LoaderReturnedAt = loaderReturned ? Stopwatch.GetTimestamp() : 0;
             }
 
             if (cancelled)
