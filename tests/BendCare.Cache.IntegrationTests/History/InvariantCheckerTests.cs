@@ -22,16 +22,7 @@ public sealed class InvariantCheckerTests
         // copy before the replay can have landed. The library may serve it (docs/freshness.md: an invalidation its
         // instance could not send binds others once replayed); a checker that only counts loads of callers that
         // returned sees v1 with no load behind it and calls it a freshness violation.
-        var history = new Builder();
-        history.Commit();
-        history.Read(instance: 1, loaderRan: true, cancelled: true, returned: null);
-        var fault = history.ProxyFault(instance: 0);
-        history.Commit();
-        history.Invalidate(instance: 0, outcome: "remembered");
-        history.Read(instance: 2, loaderRan: false, cancelled: false, returned: 1);
-        fault.End = Stopwatch.GetTimestamp();
-
-        var (violations, checks) = history.Check();
+        var (violations, checks) = StaleReadWhileAnInvalidationIsRemembered(CancelledLoad.Returned);
 
         Assert.Empty(violations);
         Assert.Equal(1, checks.GetValueOrDefault("1 constraints waived: invalidation not yet replayed"));
@@ -43,15 +34,7 @@ public sealed class InvariantCheckerTests
         // The same history without the cancelled caller's load: nothing can have put v1 in the cache after it was
         // invalidated, so the read is judged as if the invalidation bound at once (this keeps the excuse above from
         // covering everything read during a fault).
-        var history = new Builder();
-        history.Commit();
-        var fault = history.ProxyFault(instance: 0);
-        history.Commit();
-        history.Invalidate(instance: 0, outcome: "remembered");
-        history.Read(instance: 2, loaderRan: false, cancelled: false, returned: 1);
-        fault.End = Stopwatch.GetTimestamp();
-
-        var (violations, _) = history.Check();
+        var (violations, _) = StaleReadWhileAnInvalidationIsRemembered(CancelledLoad.None);
 
         var violation = Assert.Single(violations);
         Assert.Equal("1 freshness", violation.Invariant);
@@ -62,19 +45,44 @@ public sealed class InvariantCheckerTests
     {
         // The boundary of the excuse above: the loader read v1 but was cancelled before it returned a value, so no
         // copy can come of it; the stale read elsewhere is a violation as if there had been no load at all.
+        var (violations, _) = StaleReadWhileAnInvalidationIsRemembered(CancelledLoad.NeverReturned);
+
+        var violation = Assert.Single(violations);
+        Assert.Equal("1 freshness", violation.Invariant);
+    }
+
+    /// <summary>What the cancelled caller on instance 1 leaves behind before the edit.</summary>
+    private enum CancelledLoad
+    {
+        /// <summary>No such caller.</summary>
+        None,
+
+        /// <summary>Its loader read v1 and returned it (a copy may be written back).</summary>
+        Returned,
+
+        /// <summary>Its loader read v1 and was cancelled before returning.</summary>
+        NeverReturned,
+    }
+
+    /// <summary>
+    /// v1 committed; maybe a cancelled caller's load of it on instance 1; instance 0's proxy resets, v2 is committed and
+    /// its invalidation remembered; instance 2 reads v1 without a loader before the fault ends.
+    /// </summary>
+    private static (IReadOnlyList<Violation> Violations, IReadOnlyDictionary<string, int> Checks) StaleReadWhileAnInvalidationIsRemembered(CancelledLoad load)
+    {
         var history = new Builder();
         history.Commit();
-        history.Read(instance: 1, loaderRan: true, cancelled: true, returned: null, loaderReturned: false);
+        if (load != CancelledLoad.None)
+        {
+            history.Read(instance: 1, loaderRan: true, cancelled: true, returned: null, loaderReturned: load == CancelledLoad.Returned);
+        }
+
         var fault = history.ProxyFault(instance: 0);
         history.Commit();
         history.Invalidate(instance: 0, outcome: "remembered");
         history.Read(instance: 2, loaderRan: false, cancelled: false, returned: 1);
         fault.End = Stopwatch.GetTimestamp();
-
-        var (violations, _) = history.Check();
-
-        var violation = Assert.Single(violations);
-        Assert.Equal("1 freshness", violation.Invariant);
+        return history.Check();
     }
 
     /// <summary>One role (<c>r2</c>, held by nobody), three instances all connected, events appended as they happen.</summary>
