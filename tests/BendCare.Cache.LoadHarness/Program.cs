@@ -5,10 +5,16 @@ using BendCare.Cache.LoadHarness;
 // One command, tables on standard output (markdown), servers started and killed by this process:
 //   dotnet run -c Release --project tests/BendCare.Cache.LoadHarness
 // Options:
-//   --servers redis,garnet   which servers (redis-server from PATH; embedded Garnet), default both
+//   --servers redis,garnet   which servers (redis-server from PATH; Garnet in a process of its own; garnet-embedded:
+//                            Garnet inside this process), default redis,garnet
 //   --only hit,l1,miss,saturation,invalidation   which parts, default all
 //   --callers 32  --rounds 3  --block-ms 400  --keys 1000
 //   --saturation-seconds 8  --pool-hogs 8  --hog-threads 4   the saturated run (thread pool blocked, then CPU busy)
+if (args is [GarnetProcess.ServeArgument, ..])
+{
+    return await GarnetProcess.ServeAsync();
+}
+
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var options = HarnessOptions.Parse(args);
@@ -17,9 +23,13 @@ Console.WriteLine();
 
 foreach (string kind in options.Servers)
 {
-    var serverKind = kind == "garnet" ? RedisServerKind.Garnet : RedisServerKind.Binary;
-    await using var server = await RedisServer.StartAsync(new RedisServerOptions { Kind = serverKind });
-    Console.WriteLine($"## {server}");
+    // "garnet": Garnet in a process of its own, like redis-server; "garnet-embedded": in this process (for reference).
+    await using var garnet = kind == "garnet" ? await GarnetProcess.StartAsync() : null;
+    await using var ownServer = garnet is null
+        ? await RedisServer.StartAsync(new RedisServerOptions { Kind = kind == "garnet-embedded" ? RedisServerKind.Garnet : RedisServerKind.Binary })
+        : null;
+    var server = garnet?.Server ?? ownServer!;
+    Console.WriteLine($"## {(garnet is null ? server.ToString() : "Garnet 2.2.8 in a process of its own, " + server)}");
     Console.WriteLine();
     var runner = new Runner(options.Keys, options.Block, options.Rounds);
 
