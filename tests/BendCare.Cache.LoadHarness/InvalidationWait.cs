@@ -9,7 +9,10 @@ namespace BendCare.Cache.LoadHarness;
 /// <summary>
 /// How long <c>InvalidateRolePermissionsAsync</c> makes its caller wait with the L1 off and on (the L1 adds a PUBLISH and
 /// waits for every instance's acknowledgement), with 1 and 3 instances (each its own service provider in this process),
-/// one sequential invalidator, the configurations interleaved in forward and reverse blocks.
+/// one sequential invalidator, the configurations interleaved in forward and reverse blocks. Beside them, the same
+/// acknowledgement round hand-written with StackExchange.Redis (PUBLISH, every instance's subscription publishes an
+/// acknowledgement, the publisher waits for all of them): the floor of any scheme that waits for its subscribers,
+/// measured in the same blocks, so the library's added wait can be told apart from the server's pub/sub latency.
 /// </summary>
 internal static class InvalidationWait
 {
@@ -18,8 +21,12 @@ internal static class InvalidationWait
     public static async Task RunAsync(RedisServer server, HarnessOptions options)
     {
         var configs = new List<Config>();
+        var raws = new List<RawAckRound>();
         try
         {
+            raws.Add(await RawAckRound.CreateAsync(server, 1));
+            raws.Add(await RawAckRound.CreateAsync(server, 3));
+
             foreach (var (local, instances) in new[] { (false, 1), (true, 1), (false, 3), (true, 3) })
             {
                 var config = new Config(local, instances);
@@ -45,6 +52,16 @@ internal static class InvalidationWait
                     await config.BlockAsync(record: round > 0);
                 }
 
+                foreach (var raw in raws)
+                {
+                    await raw.BlockAsync(record: round > 0);
+                }
+
+                for (int i = raws.Count - 1; i >= 0; i--)
+                {
+                    await raws[i].BlockAsync(record: true);
+                }
+
                 for (int i = configs.Count - 1; i >= 0; i--)
                 {
                     await configs[i].BlockAsync(record: true);
@@ -66,10 +83,22 @@ internal static class InvalidationWait
                     $"| {config.Instances} | {(config.Local ? "on" : "off")} | {config.Latency.TotalCount} | {Histograms.MeanMicros(config.Latency):F0} | {Histograms.PercentileMicros(config.Latency, 50):F0} | {Histograms.PercentileMicros(config.Latency, 99):F0} | {Histograms.PercentileMicros(config.Latency, 99.9):F0} | {added50} | {added99} |");
             }
 
+            foreach (var raw in raws)
+            {
+                // The whole round is wait that an acknowledged invalidation adds: its figures are its "added" ones.
+                Console.WriteLine(
+                    $"| {raw.Instances} | hand-written PUBLISH + acks | {raw.Latency.TotalCount} | {Histograms.MeanMicros(raw.Latency):F0} | {Histograms.PercentileMicros(raw.Latency, 50):F0} | {Histograms.PercentileMicros(raw.Latency, 99):F0} | {Histograms.PercentileMicros(raw.Latency, 99.9):F0} | {Histograms.PercentileMicros(raw.Latency, 50):F0} | {Histograms.PercentileMicros(raw.Latency, 99):F0} |");
+            }
+
             Console.WriteLine();
         }
         finally
         {
+            foreach (var raw in raws)
+            {
+                await raw.DisposeAsync();
+            }
+
             foreach (var config in configs)
             {
                 foreach (var provider in config.Providers)
@@ -132,6 +161,89 @@ internal static class InvalidationWait
                 {
                     Subject<int>.Record(Latency, Stopwatch.GetTimestamp() - t0);
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The acknowledgement round by hand: one multiplexer per instance, each subscribed to a bus channel and answering
+    /// every message with a fire-and-forget PUBLISH on the publisher's acknowledgement channel (as the library's
+    /// subscribers do, through the client's message queue); the publisher awaits its PUBLISH and every acknowledgement.
+    /// </summary>
+    private sealed class RawAckRound : IAsyncDisposable
+    {
+        private readonly List<StackExchange.Redis.ConnectionMultiplexer> _instances = [];
+        private readonly StackExchange.Redis.RedisChannel _bus;
+        private readonly StackExchange.Redis.RedisChannel _ack;
+        private TaskCompletionSource? _done;
+        private long _number;
+        private int _missing;
+
+        private RawAckRound(int instances)
+        {
+            Instances = instances;
+            _bus = StackExchange.Redis.RedisChannel.Literal($"raw-bus-{instances}");
+            _ack = StackExchange.Redis.RedisChannel.Literal($"raw-ack-{instances}");
+        }
+
+        public int Instances { get; }
+
+        public LongHistogram Latency { get; } = Histograms.Create();
+
+        public static async Task<RawAckRound> CreateAsync(RedisServer server, int instances)
+        {
+            var round = new RawAckRound(instances);
+            for (int i = 0; i < instances; i++)
+            {
+                var multiplexer = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(server.ConnectionString);
+                round._instances.Add(multiplexer);
+                var subscriber = multiplexer.GetSubscriber();
+                var queue = await subscriber.SubscribeAsync(round._bus);
+                queue.OnMessage(m => subscriber.Publish(round._ack, m.Message, StackExchange.Redis.CommandFlags.FireAndForget));
+            }
+
+            var acks = await round._instances[0].GetSubscriber().SubscribeAsync(round._ack);
+            acks.OnMessage(round.OnAck);
+            return round;
+        }
+
+        public async Task BlockAsync(bool record)
+        {
+            var publisher = _instances[0].GetSubscriber();
+            for (int i = 0; i < PerBlock; i++)
+            {
+                var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                Volatile.Write(ref _missing, Instances);
+                Volatile.Write(ref _done, done);
+                long number = Interlocked.Increment(ref _number);
+                long t0 = Stopwatch.GetTimestamp();
+                long receivers = await publisher.PublishAsync(_bus, number);
+                if (receivers != Instances)
+                {
+                    throw new InvalidOperationException($"{receivers} subscribers received the message, {Instances} expected.");
+                }
+
+                await done.Task.WaitAsync(TimeSpan.FromSeconds(5));
+                if (record)
+                {
+                    Subject<int>.Record(Latency, Stopwatch.GetTimestamp() - t0);
+                }
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var multiplexer in _instances)
+            {
+                await multiplexer.DisposeAsync();
+            }
+        }
+
+        private void OnAck(StackExchange.Redis.ChannelMessage message)
+        {
+            if ((long)message.Message == Volatile.Read(ref _number) && Interlocked.Decrement(ref _missing) == 0)
+            {
+                Volatile.Read(ref _done)?.TrySetResult();
             }
         }
     }

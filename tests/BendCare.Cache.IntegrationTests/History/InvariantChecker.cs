@@ -54,7 +54,7 @@ public sealed class InvariantChecker
     private readonly List<(long Start, long End)> _epochGarbage = [];
     private readonly Dictionary<string, List<(long Start, long End)>> _roleIndexGarbage = new(StringComparer.Ordinal);
     private readonly List<(OperationKind Kind, EntityKey Key, long Start, long End)> _dataLoss = [];
-    private readonly Dictionary<(EntityKey, int), List<(long Start, long ReadAt, long End)>> _loads = [];
+    private readonly Dictionary<(EntityKey, int), List<(long Start, long ReadAt, long Returned, long End)>> _loads = [];
     private readonly Dictionary<string, int> _checks = new(StringComparer.Ordinal);
     private readonly List<Violation> _violations = [];
 
@@ -88,7 +88,7 @@ public sealed class InvariantChecker
                 _loads[loadKey] = loads = [];
             }
 
-            loads.Add((read.Start, read.LoaderReadAt, Math.Max(read.End, read.LoaderReturnedAt)));
+            loads.Add((read.Start, read.LoaderReadAt, read.LoaderReturnedAt, Math.Max(read.End, read.LoaderReturnedAt)));
         }
 
         var kills = _faults.Where(f => f.Operation.Kind == OperationKind.ServerKill).Select(f => f.Start).Order().ToList();
@@ -248,7 +248,7 @@ public sealed class InvariantChecker
                 continue;
             }
 
-            if (EffectiveFor(write, read.Operation.Instance, key, version, read.Start) >= read.Start)
+            if (EffectiveFor(write, read.Operation.Instance, key, version, read.Start, read.End) >= read.Start)
             {
                 Count("1 constraints waived: invalidation not yet replayed");
                 continue;
@@ -289,16 +289,17 @@ public sealed class InvariantChecker
     /// From when <paramref name="write"/>'s invalidation binds a read on <paramref name="instance"/> that returned
     /// <paramref name="version"/>: at once on its own instance and when the call reached the server; otherwise once its
     /// replay can have landed, or once every copy of that version written back by a load (the loads are in the history)
-    /// can have expired, whichever is first.
+    /// can have expired, whichever is first. Only a load whose loader returned before the read did can have put there
+    /// the copy the read saw (a copy is written after its loader returns).
     /// </summary>
-    private long EffectiveFor(WriteRecord write, int instance, EntityKey key, int version, long readStart)
+    private long EffectiveFor(WriteRecord write, int instance, EntityKey key, int version, long readStart, long readEnd)
     {
         if (instance == write.Operation.Instance || IsClean(write))
         {
             return write.InvalidationEnd;
         }
 
-        long lastCopy = LoadsOf(key, version).Where(l => l.Start < readStart).Select(l => l.End).DefaultIfEmpty(0).Max();
+        long lastCopy = LoadsOf(key, version).Where(l => l.Start < readStart && l.Returned < readEnd).Select(l => l.End).DefaultIfEmpty(0).Max();
         long expired = lastCopy + Ticks(_ttls.Of(key.Kind) + Slack);
         return Math.Max(write.InvalidationEnd, Math.Min(expired, ReplayEstimate(write)));
     }
@@ -401,7 +402,7 @@ public sealed class InvariantChecker
         : read.Value is bool flag ? (flag ? 1 : 0)
         : ModelValues.Parse(read.Value)?.Version;
 
-    private List<(long Start, long ReadAt, long End)> LoadsOf(EntityKey key, int version) =>
+    private List<(long Start, long ReadAt, long Returned, long End)> LoadsOf(EntityKey key, int version) =>
         _loads.TryGetValue((key, version), out var list) ? list : [];
 
     private string HistoryAround(EntityKey? key, long start, long end, IReadOnlyList<string> roles, int? instance, ReadRecord? read, WriteRecord? culprit = null, TimeSpan? before = null)

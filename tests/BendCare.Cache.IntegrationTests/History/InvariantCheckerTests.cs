@@ -51,6 +51,17 @@ public sealed class InvariantCheckerTests
         Assert.Equal("1 freshness", violation.Invariant);
     }
 
+    [Fact]
+    public void A_cancelled_callers_load_that_returned_only_after_the_stale_read_excuses_nothing()
+    {
+        // The other boundary: the loader read v1 before the edit but returned after the stale read had ended. A copy
+        // is written back after its loader returns, so this load cannot have put there what the read saw.
+        var (violations, _) = StaleReadWhileAnInvalidationIsRemembered(CancelledLoad.ReturnedAfterTheStaleRead);
+
+        var violation = Assert.Single(violations);
+        Assert.Equal("1 freshness", violation.Invariant);
+    }
+
     /// <summary>What the cancelled caller on instance 1 leaves behind before the edit.</summary>
     private enum CancelledLoad
     {
@@ -62,6 +73,9 @@ public sealed class InvariantCheckerTests
 
         /// <summary>Its loader read v1 and was cancelled before returning.</summary>
         NeverReturned,
+
+        /// <summary>Its loader read v1 and returned it only after the stale read had ended.</summary>
+        ReturnedAfterTheStaleRead,
     }
 
     /// <summary>
@@ -72,15 +86,19 @@ public sealed class InvariantCheckerTests
     {
         var history = new Builder();
         history.Commit();
-        if (load != CancelledLoad.None)
-        {
-            history.Read(instance: 1, loaderRan: true, cancelled: true, returned: null, loaderReturned: load == CancelledLoad.Returned);
-        }
+        var cancelled = load == CancelledLoad.None
+            ? null
+            : history.Read(instance: 1, loaderRan: true, cancelled: true, returned: null, loaderReturned: load == CancelledLoad.Returned);
 
         var fault = history.ProxyFault(instance: 0);
         history.Commit();
         history.Invalidate(instance: 0, outcome: "remembered");
         history.Read(instance: 2, loaderRan: false, cancelled: false, returned: 1);
+        if (load == CancelledLoad.ReturnedAfterTheStaleRead)
+        {
+            cancelled!.LoaderReturnedAt = Stopwatch.GetTimestamp();
+        }
+
         fault.End = Stopwatch.GetTimestamp();
         return history.Check();
     }
@@ -107,7 +125,7 @@ public sealed class InvariantCheckerTests
 
         public void Commit() => _committed = _model.EditRolePermissions(Role.Id);
 
-        public void Read(int instance, bool loaderRan, bool cancelled, int? returned, bool loaderReturned = true)
+        public ReadRecord Read(int instance, bool loaderRan, bool cancelled, int? returned, bool loaderReturned = true)
         {
             var record = new ReadRecord { Operation = Operation(OperationKind.Read, instance), Start = Stopwatch.GetTimestamp(), StartWall = DateTimeOffset.UtcNow };
             if (loaderRan)
@@ -131,6 +149,7 @@ public sealed class InvariantCheckerTests
 
             record.End = Stopwatch.GetTimestamp();
             _recorder.Add(record);
+            return record;
         }
 
         public FaultRecord ProxyFault(int instance)
