@@ -155,6 +155,14 @@ internal static class InvalidationWait
                     _ = await provider.GetRequiredService<IRbacCache>().GetRolePermissionsAsync(roleId, Loader);
                 }
 
+                // Those reads missed (the last invalidation left a tombstone) and write back in the background: let them
+                // land first, so each configuration's invalidation is timed alone, not against its own write-backs.
+                var drain = Stopwatch.StartNew();
+                while (Providers.Any(p => ((RedisRbacCache)p.GetRequiredService<IRbacCache>()).Engine.WriteBacksInFlight != 0) && drain.ElapsedMilliseconds < 1000)
+                {
+                    await Task.Yield();
+                }
+
                 long t0 = Stopwatch.GetTimestamp();
                 await invalidator.InvalidateRolePermissionsAsync(roleId);
                 if (record)
