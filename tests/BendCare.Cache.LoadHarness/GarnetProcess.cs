@@ -15,11 +15,13 @@ internal sealed class GarnetProcess : IAsyncDisposable
     public const string ServeArgument = "--garnet-server";
 
     private readonly Process _process;
+    private readonly string _description;
 
-    private GarnetProcess(Process process, RedisServer server)
+    private GarnetProcess(Process process, RedisServer server, string description)
     {
         _process = process;
         Server = server;
+        _description = description;
     }
 
     /// <summary>The endpoint, as the shared infrastructure's external server (never killed or restarted by the harness).</summary>
@@ -38,32 +40,54 @@ internal sealed class GarnetProcess : IAsyncDisposable
     public static async Task<GarnetProcess> StartAsync()
     {
         string self = Environment.ProcessPath ?? throw new InvalidOperationException("No process path to start the Garnet server from.");
-        var start = new ProcessStartInfo { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+        var start = new ProcessStartInfo { FileName = self, RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
         if (Path.GetFileNameWithoutExtension(self) == "dotnet")
         {
-            start.FileName = self;
             start.ArgumentList.Add(typeof(GarnetProcess).Assembly.Location);
-        }
-        else
-        {
-            start.FileName = self;
         }
 
         start.ArgumentList.Add(ServeArgument);
+
+        // Server GC, as Garnet's own server build runs (this harness measures with workstation GC).
+        start.Environment["DOTNET_gcServer"] = "1";
         var process = Process.Start(start) ?? throw new InvalidOperationException("The Garnet server process did not start.");
-        string? line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        if (line is null || !line.StartsWith("ready ", StringComparison.Ordinal))
+        try
+        {
+            string? line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            if (line is null || !line.StartsWith("ready ", StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException($"The Garnet server process said '{line}' instead of its port.");
+            }
+
+            // Whatever it writes later is read and dropped, so a full pipe can never stall the server.
+            _ = process.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
+            string[] parts = line.Split(' ', 3);
+
+            // The shared infrastructure takes an external endpoint from the environment: set for this call only.
+            string? previous = Environment.GetEnvironmentVariable(RedisServer.EndpointVariable);
+            RedisServer server;
+            try
+            {
+                Environment.SetEnvironmentVariable(RedisServer.EndpointVariable, "127.0.0.1:" + parts[1]);
+                server = await RedisServer.StartAsync(new RedisServerOptions { Kind = RedisServerKind.External });
+            }
+            finally
+            {
+                Environment.SetEnvironmentVariable(RedisServer.EndpointVariable, previous);
+            }
+
+            return new GarnetProcess(process, server, parts[2]);
+        }
+        catch
         {
             process.Kill(entireProcessTree: true);
-            throw new InvalidOperationException($"The Garnet server process said '{line}' instead of its port.");
+            process.Dispose();
+            throw;
         }
-
-        string[] parts = line.Split(' ', 3);
-        Environment.SetEnvironmentVariable(RedisServer.EndpointVariable, "127.0.0.1:" + parts[1]);
-        var server = await RedisServer.StartAsync(new RedisServerOptions { Kind = RedisServerKind.External });
-        Console.WriteLine($"Garnet in its own process (pid {process.Id}): {parts[2]}");
-        return new GarnetProcess(process, server);
     }
+
+    /// <summary>What the child said it runs (version, Lua), and that it runs with server GC.</summary>
+    public override string ToString() => $"{_description} in a process of its own (pid {_process.Id}, server GC) at {Server.Host}:{Server.Port}";
 
     public async ValueTask DisposeAsync()
     {

@@ -29,7 +29,7 @@ foreach (string kind in options.Servers)
         ? await RedisServer.StartAsync(new RedisServerOptions { Kind = kind == "garnet-embedded" ? RedisServerKind.Garnet : RedisServerKind.Binary })
         : null;
     var server = garnet?.Server ?? ownServer!;
-    Console.WriteLine($"## {(garnet is null ? server.ToString() : "Garnet 2.2.8 in a process of its own, " + server)}");
+    Console.WriteLine($"## {(garnet is null ? server.ToString() : garnet.ToString())}");
     Console.WriteLine();
     var runner = new Runner(options.Keys, options.Block, options.Rounds);
 
@@ -102,6 +102,11 @@ namespace BendCare.Cache.LoadHarness
             string[] List(string name) => Value(name)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
 
             var servers = List("--servers");
+            if (servers.FirstOrDefault(s => s is not ("redis" or "garnet" or "garnet-embedded")) is { } unknown)
+            {
+                throw new ArgumentException($"Unknown server '{unknown}': redis, garnet or garnet-embedded.");
+            }
+
             return new HarnessOptions(
                 servers.Length == 0 ? ["redis", "garnet"] : servers,
                 List("--only"),

@@ -261,6 +261,11 @@ internal sealed class Subjects : IAsyncDisposable
                 break;
             }
 
+            if (pass == 19)
+            {
+                throw new InvalidOperationException($"Seeding: {loads} keys were still not hits after 20 passes.");
+            }
+
             Progress($"seeding: {loads} keys were not hits; again");
             await Task.Delay(300);
         }

@@ -45,7 +45,7 @@ public partial class OperationTimeoutTests
 
         // An operation whose reply is in but whose reply continuation never ran (never registered here): only the
         // deadline handler can complete it, and it must do so with the reply.
-        var operation = new PendingOperation<bool>(connection, Task.FromResult(true), breaker, "test", "key", time.GetTimestamp(), 0, time.GetTimestamp(), 0);
+        var operation = new PendingOperation<bool>(connection, Task.FromResult(true), breaker, "test", "key", time.GetTimestamp(), time.GetTimestamp(), 0);
         operation.Expire();
         var result = await new ValueTask<OperationResult<bool>>(operation, 0);
 

@@ -19,11 +19,10 @@ internal sealed class PendingOperation<T> : PendingOperation, IValueTaskSource<O
     private readonly string _cacheType;
     private readonly RedisKey _route;
     private readonly long _sent;
-    private readonly long _deadline;
     private ManualResetValueTaskSourceCore<OperationResult<T>> _core;
     private int _done;
 
-    public PendingOperation(RedisConnection connection, Task<T> task, CircuitBreaker breaker, string cacheType, in RedisKey route, long sent, long deadline, long expiresAt, long latenessAtStart)
+    public PendingOperation(RedisConnection connection, Task<T> task, CircuitBreaker breaker, string cacheType, in RedisKey route, long sent, long expiresAt, long latenessAtStart)
         : base(expiresAt, latenessAtStart)
     {
         _connection = connection;
@@ -32,7 +31,6 @@ internal sealed class PendingOperation<T> : PendingOperation, IValueTaskSource<O
         _cacheType = cacheType;
         _route = route;
         _sent = sent;
-        _deadline = deadline;
     }
 
     public override bool IsDone => Volatile.Read(ref _done) != 0;
@@ -98,7 +96,7 @@ internal sealed class PendingOperation<T> : PendingOperation, IValueTaskSource<O
             OperationResult<T> result;
             try
             {
-                result = _connection.OnReplied(_task, _breaker, _cacheType, _route, _sent, _deadline);
+                result = _connection.OnReplied(_task, _breaker, _cacheType, _route, _sent);
             }
             catch (Exception ex)
             {

@@ -68,15 +68,15 @@ internal sealed partial class RedisConnection
         // Only a command actually sent gets a span; a span must not outlive its own async flow, so a traced command
         // runs in a state machine of its own (a cost paid only while someone traces Redis commands).
         return command is not null && Diagnostics.CacheTracing.Redis.HasListeners()
-            ? SendTracedAsync(database, route, operation, state, cacheType, sent, deadline, expiresAt, command)
-            : Send(database, route, operation, state, cacheType, breaker, sent, deadline, expiresAt);
+            ? SendTracedAsync(database, route, operation, state, cacheType, sent, expiresAt, command)
+            : Send(database, route, operation, state, cacheType, breaker, sent, expiresAt);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<OperationResult<T>> SendTracedAsync<TState, T>(IDatabase database, RedisKey route, Func<IDatabase, TState, Task<T>> operation, TState state, string cacheType, long sent, long deadline, long expiresAt, string command)
+    private async ValueTask<OperationResult<T>> SendTracedAsync<TState, T>(IDatabase database, RedisKey route, Func<IDatabase, TState, Task<T>> operation, TState state, string cacheType, long sent, long expiresAt, string command)
     {
         using var span = Diagnostics.CacheTracing.StartCommand(command);
-        var result = await Send(database, route, operation, state, cacheType, _breakers.For(route), sent, deadline, expiresAt).ConfigureAwait(false);
+        var result = await Send(database, route, operation, state, cacheType, _breakers.For(route), sent, expiresAt).ConfigureAwait(false);
         if (result.Error is { } error)
         {
             Diagnostics.CacheTracing.CommandFailed(span, result.Status, error);
@@ -85,7 +85,7 @@ internal sealed partial class RedisConnection
         return result;
     }
 
-    private ValueTask<OperationResult<T>> Send<TState, T>(IDatabase database, in RedisKey route, Func<IDatabase, TState, Task<T>> operation, TState state, string cacheType, CircuitBreaker breaker, long sent, long deadline, long expiresAt)
+    private ValueTask<OperationResult<T>> Send<TState, T>(IDatabase database, in RedisKey route, Func<IDatabase, TState, Task<T>> operation, TState state, string cacheType, CircuitBreaker breaker, long sent, long expiresAt)
     {
         Task<T> task;
         try
@@ -99,21 +99,22 @@ internal sealed partial class RedisConnection
 
         if (task.IsCompleted)
         {
-            return new ValueTask<OperationResult<T>>(OnReplied(task, breaker, cacheType, route, sent, deadline));
+            return new ValueTask<OperationResult<T>>(OnReplied(task, breaker, cacheType, route, sent));
         }
 
-        var pending = new PendingOperation<T>(this, task, breaker, cacheType, route, sent, deadline, expiresAt, _deadlines.Lateness);
+        var pending = new PendingOperation<T>(this, task, breaker, cacheType, route, sent, expiresAt, _deadlines.Lateness);
         _deadlines.Track(pending);
         return pending.Start();
     }
 
     /// <summary>The reply arrived (whenever its continuation got to run): a success, a data error or a failure of Redis.</summary>
-    internal OperationResult<T> OnReplied<T>(Task<T> task, CircuitBreaker breaker, string cacheType, in RedisKey route, long sent, long deadline)
+    internal OperationResult<T> OnReplied<T>(Task<T> task, CircuitBreaker breaker, string cacheType, in RedisKey route, long sent)
     {
-        // A request-path reply that took more than half the timeout is no proof of health: it neither resets the
-        // failure count nor adds to it, so a Redis slow enough to push a request's later steps past the timeout opens
-        // the breaker.
-        bool slow = deadline != 0 && _time.GetElapsedTime(sent) >= _slowReply;
+        // A reply that took more than half the timeout is no proof of health: it neither resets the failure count nor
+        // adds to it, so a Redis slow enough to push a request's later steps past the timeout opens the breaker. That
+        // holds for background work too (a write-back has a timeout of its own): its slow replies landing between the
+        // requests' timeouts would otherwise start the count again, and every request keep waiting a whole timeout.
+        bool slow = _time.GetElapsedTime(sent) >= _slowReply;
         if (task.IsCompletedSuccessfully)
         {
             if (!slow)

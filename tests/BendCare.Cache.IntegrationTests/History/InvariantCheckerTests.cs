@@ -62,6 +62,17 @@ public sealed class InvariantCheckerTests
         Assert.Equal("1 freshness", violation.Invariant);
     }
 
+    [Fact]
+    public void A_cancelled_callers_load_that_returned_while_the_stale_read_was_in_flight_still_excuses_it()
+    {
+        // Between the two boundaries: the loader returned after the read began but before it ended, so its copy may
+        // have been written back before the read's GET reached the server.
+        var (violations, checks) = StaleReadWhileAnInvalidationIsRemembered(CancelledLoad.ReturnedDuringTheStaleRead);
+
+        Assert.Empty(violations);
+        Assert.Equal(1, checks.GetValueOrDefault("1 constraints waived: invalidation not yet replayed"));
+    }
+
     /// <summary>What the cancelled caller on instance 1 leaves behind before the edit.</summary>
     private enum CancelledLoad
     {
@@ -76,6 +87,9 @@ public sealed class InvariantCheckerTests
 
         /// <summary>Its loader read v1 and returned it only after the stale read had ended.</summary>
         ReturnedAfterTheStaleRead,
+
+        /// <summary>Its loader read v1 and returned it while the stale read was in flight.</summary>
+        ReturnedDuringTheStaleRead,
     }
 
     /// <summary>
@@ -93,10 +107,14 @@ public sealed class InvariantCheckerTests
         var fault = history.ProxyFault(instance: 0);
         history.Commit();
         history.Invalidate(instance: 0, outcome: "remembered");
-        history.Read(instance: 2, loaderRan: false, cancelled: false, returned: 1);
+        var stale = history.Read(instance: 2, loaderRan: false, cancelled: false, returned: 1);
         if (load == CancelledLoad.ReturnedAfterTheStaleRead)
         {
             cancelled!.LoaderReturnedAt = Stopwatch.GetTimestamp();
+        }
+        else if (load == CancelledLoad.ReturnedDuringTheStaleRead)
+        {
+            cancelled!.LoaderReturnedAt = stale.Start + ((stale.End - stale.Start) / 2);
         }
 
         fault.End = Stopwatch.GetTimestamp();
