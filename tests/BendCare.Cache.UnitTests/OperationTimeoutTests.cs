@@ -9,7 +9,7 @@ using StackExchange.Redis;
 namespace BendCare.Cache.UnitTests;
 
 /// <summary>
-/// The request path's operation timeout, enforced by one sweep for every operation in flight. A reply that has arrived
+/// The operation timeout of every guarded operation, enforced by one sweep for every operation in flight. A reply that has arrived
 /// by the time the timeout is handled is a success: on a busy machine the continuation runs late, not Redis, and the
 /// breaker must not open for it. Time is a <see cref="FakeTimeProvider"/>; replies are completed by the test.
 /// </summary>
@@ -72,6 +72,56 @@ public partial class OperationTimeoutTests
         // The late reply changes nothing (and its continuation still runs: the sweep left it registered).
         never.SetResult(true);
         Assert.Equal(BreakerState.Open, connection.BreakerState);
+    }
+
+    [Fact]
+    public async Task A_slow_reply_to_background_work_between_two_timeouts_does_not_start_the_count_again()
+    {
+        await using var rig = await Rig.StartAsync(threshold: 2);
+        var (time, connection) = (rig.Time, rig.Connection);
+        var never = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // A request times out: one failure.
+        var first = connection.ExecuteAsync("key", static (_, r) => r.Task, never, "test", connection.NewDeadline());
+        AdvanceTickByTick(time, Options.OperationTimeout);
+        Assert.Equal(OperationStatus.TimedOut, (await first).Status);
+        Assert.Equal(BreakerState.Closed, connection.BreakerState);
+
+        // Background work (no shared deadline: a write-back) is answered after 60 % of the timeout: in time, but slow.
+        var reply = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var background = connection.ExecuteAsync("key", static (_, r) => r.Task, reply, "test");
+        AdvanceTickByTick(time, Options.OperationTimeout * 0.6);
+        reply.SetResult(true);
+        Assert.Equal(OperationStatus.Ok, (await background).Status);
+
+        // The next timeout is the second failure in a row: the slow reply was no proof of health.
+        var second = connection.ExecuteAsync("key", static (_, r) => r.Task, never, "test", connection.NewDeadline());
+        AdvanceTickByTick(time, Options.OperationTimeout);
+        Assert.Equal(OperationStatus.TimedOut, (await second).Status);
+        Assert.Equal(BreakerState.Open, connection.BreakerState);
+    }
+
+    [Fact]
+    public async Task A_fast_reply_to_background_work_between_two_timeouts_starts_the_count_again()
+    {
+        await using var rig = await Rig.StartAsync(threshold: 2);
+        var (time, connection) = (rig.Time, rig.Connection);
+        var never = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var first = connection.ExecuteAsync("key", static (_, r) => r.Task, never, "test", connection.NewDeadline());
+        AdvanceTickByTick(time, Options.OperationTimeout);
+        Assert.Equal(OperationStatus.TimedOut, (await first).Status);
+
+        // Answered at once: Redis is healthy again, so the earlier timeout no longer counts.
+        var reply = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var background = connection.ExecuteAsync("key", static (_, r) => r.Task, reply, "test");
+        reply.SetResult(true);
+        Assert.Equal(OperationStatus.Ok, (await background).Status);
+
+        var second = connection.ExecuteAsync("key", static (_, r) => r.Task, never, "test", connection.NewDeadline());
+        AdvanceTickByTick(time, Options.OperationTimeout);
+        Assert.Equal(OperationStatus.TimedOut, (await second).Status);
+        Assert.Equal(BreakerState.Closed, connection.BreakerState);
     }
 
     [Fact]

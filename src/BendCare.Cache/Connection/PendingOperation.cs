@@ -4,7 +4,7 @@ using StackExchange.Redis;
 namespace BendCare.Cache.Connection;
 
 /// <summary>
-/// One request-path operation waiting for its reply: the caller awaits this source directly (no wrapping state machine,
+/// One guarded operation (a request's or background work's) waiting for its reply: the caller awaits this source directly (no wrapping state machine,
 /// no timer of its own). Whichever comes first completes it: the reply (StackExchange.Redis completes its task from the
 /// reader and runs continuations on the thread pool; the caller's continuation then runs inline, one hop like a plain
 /// <c>await</c>) or the deadline sweep. The sweep looks at the reply's task before it calls anything a timeout: a reply

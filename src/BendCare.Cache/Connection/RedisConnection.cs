@@ -6,7 +6,7 @@ namespace BendCare.Cache.Connection;
 
 /// <summary>
 /// Owns the process's one <see cref="IConnectionMultiplexer"/> and is the only code that touches it. Connects in the
-/// background (start-up never waits), bounds every request-path operation by <see cref="BendCareCacheOptions.OperationTimeout"/>,
+/// background (start-up never waits), bounds every guarded operation (requests and background work) by <see cref="BendCareCacheOptions.OperationTimeout"/>,
 /// keeps a circuit breaker per primary endpoint, and replaces a multiplexer that stays broken. Every operation returns
 /// an <see cref="OperationResult{T}"/>: nothing here throws to a request. Split by concern, like
 /// <c>ConnectionMultiplexer.*.cs</c>: <c>.Execution</c> (the request path), <c>.Lifecycle</c> (connect, replace,
@@ -54,7 +54,7 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
     private readonly TimeSpan _timerTimeout;
     private readonly long _timerTimeoutTimestampTicks;
 
-    /// <summary>The one timer that bounds every request-path operation in flight.</summary>
+    /// <summary>The one timer that bounds every guarded operation in flight.</summary>
     private readonly OperationDeadlines _deadlines;
     private readonly TimeSpan _slowReply;
     private volatile IConnectionMultiplexer? _multiplexer;
@@ -81,7 +81,7 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
         var slack = TimeSpan.FromTicks(Math.Min(TimeSpan.FromMilliseconds(10).Ticks, options.OperationTimeout.Ticks / 10));
         _timerTimeout = options.OperationTimeout - slack;
 
-        // Request-path operations are expired by one sweep, at most one tick after their deadline: set them a tick early.
+        // Guarded operations are expired by one sweep, at most one tick after their deadline: set them a tick early.
         var tick = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond, Math.Min(TimeSpan.FromMilliseconds(5).Ticks, options.OperationTimeout.Ticks / 20)));
         _deadlines = new OperationDeadlines(time, tick, grace: options.OperationTimeout * LateGraceTimeouts);
         // Never less than half the timeout: with the smallest timeouts (1 ms) a tick early would be before the send.

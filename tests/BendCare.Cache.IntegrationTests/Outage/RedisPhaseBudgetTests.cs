@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using BendCare.Cache.IntegrationTests.Cluster;
 using BendCare.Cache.IntegrationTests.Infrastructure;
 using BendCare.Cache.IntegrationTests.Support;
 using StackExchange.Redis;
@@ -46,11 +47,7 @@ public sealed class RedisPhaseBudgetTests(SharedRedisFixture redis, ITestOutputH
         _ = await host.Cache.GetUserContextAsync("warm", _ => ValueTask.FromResult<UserContext?>(Models.UserContext("warm")));
 
         // Internal, read after the calls returned: the warm-up's write-back has landed before Redis turns slow.
-        var drained = Stopwatch.StartNew();
-        while (host.Engine.WriteBacksInFlight != 0 && drained.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            await Task.Delay(10);
-        }
+        await WriteBacksLandedAsync(host);
 
         proxy.Delay(TimeSpan.FromMilliseconds(100));
 
@@ -94,6 +91,7 @@ public sealed class RedisPhaseBudgetTests(SharedRedisFixture redis, ITestOutputH
         // One round trip fits the timeout, but takes more than half of it: a slow reply, which is no proof of health.
         var roundTrip = await MeasureRoundTripAsync(proxy);
         var timeout = roundTrip * 1.5;
+        using var counters = new CacheCounters();
         await using var host = await CacheHost.StartAsync("127.0.0.1", proxy.Port, SharedRedisFixture.NewKeyPrefix(), o =>
         {
             o.OperationTimeout = timeout;
@@ -104,30 +102,66 @@ public sealed class RedisPhaseBudgetTests(SharedRedisFixture redis, ITestOutputH
                 c.KeepAlive = 60;
             };
         });
+        counters.Bind(host);
 
-        // A user context miss: its epoch GET runs out of time (one failure).
-        _ = await host.Cache.GetUserContextAsync("slow-a", _ => ValueTask.FromResult<UserContext?>(Models.UserContext("slow-a")));
+        // Warm the read and write-back paths on a fast proxy, then slow Redis down.
+        proxy.Pass();
+        _ = await host.Cache.GetUserContextAsync("warm", _ => ValueTask.FromResult<UserContext?>(Models.UserContext("warm")));
+        _ = await host.Cache.GetRolePermissionsAsync("warm", _ => ValueTask.FromResult<RolePermissions?>(Models.RolePermissions("warm")));
+        await WriteBacksLandedAsync(host);
+        proxy.Delay(TimeSpan.FromMilliseconds(100));
+
+        // A user context miss whose epoch GET times out: one failure, which the timeouts counter shows as an operator's
+        // dashboard would. A miss that went uncounted (the process stalled: time it ran late is not held against
+        // Redis) is tried again; it changes nothing else, its slow GET neither adds nor resets.
+        Assert.True(await CountedTimeoutAsync(host, counters, "slow-a"), "no user context miss timed out in 3 tries");
 
         // A role permissions miss: one slow GET, then its write-back in the background, whose reply is as slow.
         var loaded = await host.Cache.GetRolePermissionsAsync("slow-r", _ => ValueTask.FromResult<RolePermissions?>(Models.RolePermissions("slow-r")));
         Same.Value(Models.RolePermissions("slow-r"), loaded);
 
-        // Internal, read only after the call returned, to make the order certain: the write-back's reply has arrived.
+        // An ordering step before the behaviour under test, read from the engine (internal): the write-back's slow
+        // reply has arrived before the next timeout. No user-visible signal says when a background reply came back.
         var drained = Stopwatch.StartNew();
-        while (host.Engine.WriteBacksInFlight != 0 && drained.Elapsed < TimeSpan.FromSeconds(10))
+        bool writeBackLanded = await WriteBacksLandedAsync(host);
+
+        // The second failure in a row: with the write-back's slow reply counted as a success in between, the count
+        // would have started again, and the breaker stayed closed while every user context miss waited a timeout.
+        Assert.True(await CountedTimeoutAsync(host, counters, "slow-b"), "no user context miss timed out in 3 tries");
+
+        output.WriteLine($"round trip {roundTrip.TotalMilliseconds:F0} ms, timeout {timeout.TotalMilliseconds:F0} ms, write-back drained after {drained.ElapsedMilliseconds} ms, timeouts counted {counters.Total(CacheCounters.Timeouts)}");
+        Assert.True(writeBackLanded, "the role permissions write-back did not end within 10 s");
+        Assert.True(BreakerOpened(host), "the breaker did not open after two timed-out calls with a slow write-back between them");
+    }
+
+    /// <summary>User context misses (up to 3) until one's timeout is counted; each reaches its loader after about one timeout.</summary>
+    private static async Task<bool> CountedTimeoutAsync(CacheHost host, CacheCounters counters, string userId)
+    {
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            long before = counters.Total(CacheCounters.Timeouts);
+            string id = userId + "-" + attempt;
+            var loaded = await host.Cache.GetUserContextAsync(id, _ => ValueTask.FromResult<UserContext?>(Models.UserContext(id)));
+            Same.Value(Models.UserContext(id), loaded);
+            if (counters.Total(CacheCounters.Timeouts) > before)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Waits (bounded, 10 s) until no write-back is in flight; internal, see the callers.</summary>
+    private static async Task<bool> WriteBacksLandedAsync(CacheHost host)
+    {
+        var waited = Stopwatch.StartNew();
+        while (host.Engine.WriteBacksInFlight != 0 && waited.Elapsed < TimeSpan.FromSeconds(10))
         {
             await Task.Delay(10);
         }
 
-        bool writeBackLanded = host.Engine.WriteBacksInFlight == 0;
-
-        // The second failure: with the write-back's slow reply counted as a success in between, the count would have
-        // started again and the breaker stayed closed while every user context miss waited a whole timeout.
-        _ = await host.Cache.GetUserContextAsync("slow-b", _ => ValueTask.FromResult<UserContext?>(Models.UserContext("slow-b")));
-
-        output.WriteLine($"round trip {roundTrip.TotalMilliseconds:F0} ms, timeout {timeout.TotalMilliseconds:F0} ms, write-backs drained after {drained.ElapsedMilliseconds} ms");
-        Assert.True(writeBackLanded, "the role permissions write-back did not end within 10 s");
-        Assert.True(BreakerOpened(host), "the breaker did not open after two timed-out calls with a slow write-back between them");
+        return host.Engine.WriteBacksInFlight == 0;
     }
 
     private static bool BreakerOpened(CacheHost host) =>
