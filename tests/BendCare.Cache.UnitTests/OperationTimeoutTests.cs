@@ -102,6 +102,31 @@ public partial class OperationTimeoutTests
     }
 
     [Fact]
+    public async Task A_reply_slow_only_because_this_process_ran_late_starts_the_count_again()
+    {
+        await using var rig = await Rig.StartAsync(threshold: 2);
+        var (time, connection) = (rig.Time, rig.Connection);
+        var never = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var first = connection.ExecuteAsync("key", static (_, r) => r.Task, never, "test", connection.NewDeadline());
+        AdvanceTickByTick(time, Options.OperationTimeout);
+        Assert.Equal(OperationStatus.TimedOut, (await first).Status);
+
+        // 60 % of the timeout passes in one step: the sweep's timer fires that late, so most of the wait was this
+        // process (a starved thread pool), not Redis. The reply then counts as the fast one it was.
+        var reply = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var background = connection.ExecuteAsync("key", static (_, r) => r.Task, reply, "test");
+        time.Advance(Options.OperationTimeout * 0.6);
+        reply.SetResult(true);
+        Assert.Equal(OperationStatus.Ok, (await background).Status);
+
+        var second = connection.ExecuteAsync("key", static (_, r) => r.Task, never, "test", connection.NewDeadline());
+        AdvanceTickByTick(time, Options.OperationTimeout);
+        Assert.Equal(OperationStatus.TimedOut, (await second).Status);
+        Assert.Equal(BreakerState.Closed, connection.BreakerState);
+    }
+
+    [Fact]
     public async Task A_fast_reply_to_background_work_between_two_timeouts_starts_the_count_again()
     {
         await using var rig = await Rig.StartAsync(threshold: 2);

@@ -96,7 +96,7 @@ internal sealed class PendingOperation<T> : PendingOperation, IValueTaskSource<O
             OperationResult<T> result;
             try
             {
-                result = _connection.OnReplied(_task, _breaker, _cacheType, _route, _sent);
+                result = _connection.OnReplied(_task, _breaker, _cacheType, _route, _sent, LatenessAtStart);
             }
             catch (Exception ex)
             {

@@ -99,7 +99,7 @@ internal sealed partial class RedisConnection
 
         if (task.IsCompleted)
         {
-            return new ValueTask<OperationResult<T>>(OnReplied(task, breaker, cacheType, route, sent));
+            return new ValueTask<OperationResult<T>>(OnReplied(task, breaker, cacheType, route, sent, _deadlines.Lateness));
         }
 
         var pending = new PendingOperation<T>(this, task, breaker, cacheType, route, sent, expiresAt, _deadlines.Lateness);
@@ -108,13 +108,15 @@ internal sealed partial class RedisConnection
     }
 
     /// <summary>The reply arrived (whenever its continuation got to run): a success, a data error or a failure of Redis.</summary>
-    internal OperationResult<T> OnReplied<T>(Task<T> task, CircuitBreaker breaker, string cacheType, in RedisKey route, long sent)
+    internal OperationResult<T> OnReplied<T>(Task<T> task, CircuitBreaker breaker, string cacheType, in RedisKey route, long sent, long latenessAtStart)
     {
         // A reply that took more than half the timeout is no proof of health: it neither resets the failure count nor
         // adds to it, so a Redis slow enough to push a request's later steps past the timeout opens the breaker. That
         // holds for background work too (a write-back has a timeout of its own): its slow replies landing between the
         // requests' timeouts would otherwise start the count again, and every request keep waiting a whole timeout.
-        bool slow = _time.GetElapsedTime(sent) >= _slowReply;
+        // Time this process ran late meanwhile is not Redis being slow (see OperationDeadlines), so it is left out.
+        long took = _time.GetTimestamp() - sent - (_deadlines.Lateness - latenessAtStart);
+        bool slow = took >= _slowReplyTimestampTicks;
         if (task.IsCompletedSuccessfully)
         {
             if (!slow)

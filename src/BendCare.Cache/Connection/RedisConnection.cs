@@ -56,7 +56,7 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
 
     /// <summary>The one timer that bounds every guarded operation in flight.</summary>
     private readonly OperationDeadlines _deadlines;
-    private readonly TimeSpan _slowReply;
+    private readonly long _slowReplyTimestampTicks;
     private volatile IConnectionMultiplexer? _multiplexer;
     private volatile IDatabase? _database;
 
@@ -87,7 +87,7 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
         // Never less than half the timeout: with the smallest timeouts (1 ms) a tick early would be before the send.
         var budget = _timerTimeout - tick;
         _timerTimeoutTimestampTicks = (long)((budget > options.OperationTimeout / 2 ? budget : options.OperationTimeout / 2).TotalSeconds * time.TimestampFrequency);
-        _slowReply = options.OperationTimeout / 2;
+        _slowReplyTimestampTicks = (long)((options.OperationTimeout / 2).TotalSeconds * time.TimestampFrequency);
         _credentials = new CredentialSource(options, credentialsProvider ?? options.CredentialsProvider, time);
         _ownsMultiplexer = applicationMultiplexer is null;
         Endpoint = !options.IsEnabled ? "disabled"
