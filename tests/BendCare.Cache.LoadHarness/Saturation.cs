@@ -35,33 +35,9 @@ internal static class Saturation
             await cache.SetUserContextAsync(Data.UserContext(id));
         }
 
-        // A set that timed out on a cold server (its first scripts compiling) is remembered and blocks reads until its
-        // replay lands; the phases below would then measure the loader. Read every key until a pass loads none.
-        for (int pass = 0; ; pass++)
-        {
-            int loads = 0;
-            foreach (string id in ids)
-            {
-                await cache.GetUserContextAsync(id, id, (i, _) =>
-                {
-                    loads++;
-                    return new ValueTask<UserContext?>(Data.UserContext(i));
-                });
-            }
-
-            if (loads == 0)
-            {
-                break;
-            }
-
-            if (pass == 19)
-            {
-                throw new InvalidOperationException($"Saturation seeding: {loads} keys were still not hits after 20 passes.");
-            }
-
-            Subjects.Progress($"saturation seeding: {loads} keys were not hits; again");
-            await Task.Delay(300);
-        }
+        // On a cold server a timed-out set's replay can starve under the phases' 32 callers (their loader never
+        // yields), and the phases would measure the loader.
+        await Subjects.ReadUntilEveryKeyHitsAsync(cache, ids, "saturation seeding");
 
         using var meters = new CacheCounters();
         long loaderCalls = 0;

@@ -242,35 +242,43 @@ internal sealed class Subjects : IAsyncDisposable
             await cache.SetUserContextAsync(value);
         }
 
-        // A set that timed out (a server still compiling its first scripts, say) is remembered as an invalidation and
-        // replayed as one: that key would then be a miss in the hit tables. Read every key until a pass loads none.
-        for (int pass = 0; pass < 20; pass++)
+        await ReadUntilEveryKeyHitsAsync(cache, _ids, "seeding");
+
+        GC.KeepAlive(provider);
+    }
+
+    /// <summary>
+    /// A set that timed out (a server still compiling its first scripts, say) is remembered as an invalidation and
+    /// blocks reads of its key until the replay lands: that key would be a miss where a table measures hits. Reads
+    /// every id (the loader gives the seeded value) until a pass loads none; throws after 20 passes.
+    /// </summary>
+    public static async Task ReadUntilEveryKeyHitsAsync(IRbacCache cache, IReadOnlyList<string> ids, string step)
+    {
+        for (int pass = 0; ; pass++)
         {
             int loads = 0;
-            for (int i = 0; i < _ids.Length; i++)
+            foreach (string id in ids)
             {
-                await cache.GetUserContextAsync(_ids[i], (values: _values, i), (s, _) =>
+                await cache.GetUserContextAsync(id, id, (i, _) =>
                 {
                     loads++;
-                    return new ValueTask<UserContext?>(s.values[s.i]);
+                    return new ValueTask<UserContext?>(Data.UserContext(i));
                 });
             }
 
             if (loads == 0)
             {
-                break;
+                return;
             }
 
             if (pass == 19)
             {
-                throw new InvalidOperationException($"Seeding: {loads} keys were still not hits after 20 passes.");
+                throw new InvalidOperationException($"{step}: {loads} keys were still not hits after 20 passes.");
             }
 
-            Progress($"seeding: {loads} keys were not hits; again");
+            Progress($"{step}: {loads} keys were not hits; again");
             await Task.Delay(300);
         }
-
-        GC.KeepAlive(provider);
     }
 
     private static Func<Task> LibraryL1Ready(IRbacCache cache) => async () =>

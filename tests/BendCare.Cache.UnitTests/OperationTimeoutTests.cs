@@ -77,76 +77,30 @@ public partial class OperationTimeoutTests
     [Fact]
     public async Task A_slow_reply_to_background_work_between_two_timeouts_does_not_start_the_count_again()
     {
-        await using var rig = await Rig.StartAsync(threshold: 2);
-        var (time, connection) = (rig.Time, rig.Connection);
-        var never = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        // A request times out: one failure.
-        var first = connection.ExecuteAsync("key", static (_, r) => r.Task, never, "test", connection.NewDeadline());
-        AdvanceTickByTick(time, Options.OperationTimeout);
-        Assert.Equal(OperationStatus.TimedOut, (await first).Status);
-        Assert.Equal(BreakerState.Closed, connection.BreakerState);
-
         // Background work (no shared deadline: a write-back) is answered after 60 % of the timeout: in time, but slow.
-        var reply = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var background = connection.ExecuteAsync("key", static (_, r) => r.Task, reply, "test");
-        AdvanceTickByTick(time, Options.OperationTimeout * 0.6);
-        reply.SetResult(true);
-        Assert.Equal(OperationStatus.Ok, (await background).Status);
+        // The next timeout is then the second failure in a row: the slow reply was no proof of health.
+        var state = await BreakerAfterTimeoutReplyTimeoutAsync(time => AdvanceTickByTick(time, Options.OperationTimeout * 0.6));
 
-        // The next timeout is the second failure in a row: the slow reply was no proof of health.
-        var second = connection.ExecuteAsync("key", static (_, r) => r.Task, never, "test", connection.NewDeadline());
-        AdvanceTickByTick(time, Options.OperationTimeout);
-        Assert.Equal(OperationStatus.TimedOut, (await second).Status);
-        Assert.Equal(BreakerState.Open, connection.BreakerState);
+        Assert.Equal(BreakerState.Open, state);
     }
 
     [Fact]
     public async Task A_reply_slow_only_because_this_process_ran_late_starts_the_count_again()
     {
-        await using var rig = await Rig.StartAsync(threshold: 2);
-        var (time, connection) = (rig.Time, rig.Connection);
-        var never = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        var first = connection.ExecuteAsync("key", static (_, r) => r.Task, never, "test", connection.NewDeadline());
-        AdvanceTickByTick(time, Options.OperationTimeout);
-        Assert.Equal(OperationStatus.TimedOut, (await first).Status);
-
         // 60 % of the timeout passes in one step: the sweep's timer fires that late, so most of the wait was this
         // process (a starved thread pool), not Redis. The reply then counts as the fast one it was.
-        var reply = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var background = connection.ExecuteAsync("key", static (_, r) => r.Task, reply, "test");
-        time.Advance(Options.OperationTimeout * 0.6);
-        reply.SetResult(true);
-        Assert.Equal(OperationStatus.Ok, (await background).Status);
+        var state = await BreakerAfterTimeoutReplyTimeoutAsync(time => time.Advance(Options.OperationTimeout * 0.6));
 
-        var second = connection.ExecuteAsync("key", static (_, r) => r.Task, never, "test", connection.NewDeadline());
-        AdvanceTickByTick(time, Options.OperationTimeout);
-        Assert.Equal(OperationStatus.TimedOut, (await second).Status);
-        Assert.Equal(BreakerState.Closed, connection.BreakerState);
+        Assert.Equal(BreakerState.Closed, state);
     }
 
     [Fact]
     public async Task A_fast_reply_to_background_work_between_two_timeouts_starts_the_count_again()
     {
-        await using var rig = await Rig.StartAsync(threshold: 2);
-        var (time, connection) = (rig.Time, rig.Connection);
-        var never = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        var first = connection.ExecuteAsync("key", static (_, r) => r.Task, never, "test", connection.NewDeadline());
-        AdvanceTickByTick(time, Options.OperationTimeout);
-        Assert.Equal(OperationStatus.TimedOut, (await first).Status);
-
         // Answered at once: Redis is healthy again, so the earlier timeout no longer counts.
-        var reply = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var background = connection.ExecuteAsync("key", static (_, r) => r.Task, reply, "test");
-        reply.SetResult(true);
-        Assert.Equal(OperationStatus.Ok, (await background).Status);
+        var state = await BreakerAfterTimeoutReplyTimeoutAsync(static _ => { });
 
-        var second = connection.ExecuteAsync("key", static (_, r) => r.Task, never, "test", connection.NewDeadline());
-        AdvanceTickByTick(time, Options.OperationTimeout);
-        Assert.Equal(OperationStatus.TimedOut, (await second).Status);
-        Assert.Equal(BreakerState.Closed, connection.BreakerState);
+        Assert.Equal(BreakerState.Closed, state);
     }
 
     [Fact]
@@ -220,6 +174,33 @@ public partial class OperationTimeoutTests
         Assert.Equal(0, later.Expired);
         Assert.Equal(50, SweepEveryTickFrom(clock, deadlines, later, TimeSpan.FromMilliseconds(10)));
         Assert.Equal(1, early.Expired);
+    }
+
+    /// <summary>
+    /// Threshold 2: a request times out (one failure), background work (no shared deadline) is answered after
+    /// <paramref name="beforeReply"/> has moved the clock, then another request times out. Returns the breaker's state.
+    /// </summary>
+    private static async Task<BreakerState> BreakerAfterTimeoutReplyTimeoutAsync(Action<FakeTimeProvider> beforeReply)
+    {
+        await using var rig = await Rig.StartAsync(threshold: 2);
+        var (time, connection) = (rig.Time, rig.Connection);
+        var never = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var first = connection.ExecuteAsync("key", static (_, r) => r.Task, never, "test", connection.NewDeadline());
+        AdvanceTickByTick(time, Options.OperationTimeout);
+        Assert.Equal(OperationStatus.TimedOut, (await first).Status);
+        Assert.Equal(BreakerState.Closed, connection.BreakerState);
+
+        var reply = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var background = connection.ExecuteAsync("key", static (_, r) => r.Task, reply, "test");
+        beforeReply(time);
+        reply.SetResult(true);
+        Assert.Equal(OperationStatus.Ok, (await background).Status);
+
+        var second = connection.ExecuteAsync("key", static (_, r) => r.Task, never, "test", connection.NewDeadline());
+        AdvanceTickByTick(time, Options.OperationTimeout);
+        Assert.Equal(OperationStatus.TimedOut, (await second).Status);
+        return connection.BreakerState;
     }
 
     /// <summary>Moves fake time on one sweep tick at a time, so every sweep runs on time (one big step would be lateness).</summary>
