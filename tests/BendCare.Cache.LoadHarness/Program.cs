@@ -10,6 +10,9 @@ using BendCare.Cache.LoadHarness;
 //   --only hit,l1,miss,saturation,invalidation   which parts, default all
 //   --callers 32  --rounds 3  --block-ms 400  --keys 1000
 //   --saturation-seconds 8  --pool-hogs 8  --hog-threads 4   the saturated run (thread pool blocked, then CPU busy)
+//   --no-peers               the Redis hit table without FusionCache and HybridCache (library against the baseline only)
+//   --only profile --subject baseline|library --seconds 20   one subject's hits alone for a profiler to sample (never
+//                            part of a default run): e.g. perf record -g with DOTNET_PerfMapEnabled=1
 if (args is [GarnetProcess.ServeArgument, ..])
 {
     return await GarnetProcess.ServeAsync();
@@ -33,14 +36,24 @@ foreach (string kind in options.Servers)
     Console.WriteLine();
     var runner = new Runner(options.Keys, options.Block, options.Rounds);
 
-    if (options.Wants("hit") || options.Wants("l1") || options.Wants("miss"))
+    if (options.Profile is not null || options.Wants("hit") || options.Wants("l1") || options.Wants("miss"))
     {
         await using var subjects = await Subjects.CreateAsync(server, options.Keys);
         Console.WriteLine($"value: {subjects.ValueBytes} bytes of JSON");
         Console.WriteLine();
+        if (options.Profile is { } profiled)
+        {
+            Subject subject = profiled == "library" ? subjects.LibraryHit : subjects.Baseline;
+            Subjects.Progress($"profiling {subject.Name}: {options.Callers} callers for {options.ProfileDuration.TotalSeconds:F0} s");
+            await new Runner(options.Keys, options.ProfileDuration, rounds: 1).RunAsync([subject], options.Callers, sampleMask: 0);
+            Console.WriteLine($"{subject.Name}: {subject.For(options.Callers).OpsPerSecond.Average():N0} ops/s");
+            continue;
+        }
+
         if (options.Wants("hit"))
         {
-            await HitTableAsync(runner, "Hit through Redis", [subjects.Baseline, subjects.LibraryHit, subjects.FusionRedis, subjects.HybridRedis], options.Callers, concurrentMask: 0, "every call timed");
+            Subject[] hitSubjects = options.Peers ? [subjects.Baseline, subjects.LibraryHit, subjects.FusionRedis, subjects.HybridRedis] : [subjects.Baseline, subjects.LibraryHit];
+            await HitTableAsync(runner, "Hit through Redis", hitSubjects, options.Callers, concurrentMask: 0, "every call timed");
         }
 
         if (options.Wants("l1"))
@@ -86,7 +99,7 @@ static async Task HitTableAsync(Runner runner, string title, Subject[] subjects,
 
 namespace BendCare.Cache.LoadHarness
 {
-    internal sealed record HarnessOptions(string[] Servers, string[] Parts, int Callers, int Rounds, TimeSpan Block, int Keys, TimeSpan SaturationDuration, int HogThreads, int PoolHogs)
+    internal sealed record HarnessOptions(string[] Servers, string[] Parts, int Callers, int Rounds, TimeSpan Block, int Keys, TimeSpan SaturationDuration, int HogThreads, int PoolHogs, string? Profile, TimeSpan ProfileDuration, bool Peers)
     {
         public bool Wants(string part) => Parts.Length == 0 || Parts.Contains(part);
 
@@ -107,16 +120,30 @@ namespace BendCare.Cache.LoadHarness
                 throw new ArgumentException($"Unknown server '{unknown}': redis, garnet or garnet-embedded.");
             }
 
+            string[] parts = List("--only");
+            string? profile = null;
+            if (parts.Contains("profile"))
+            {
+                profile = Value("--subject") ?? "library";
+                if (profile is not ("library" or "baseline"))
+                {
+                    throw new ArgumentException($"Unknown subject '{profile}': library or baseline.");
+                }
+            }
+
             return new HarnessOptions(
                 servers.Length == 0 ? ["redis", "garnet"] : servers,
-                List("--only"),
+                parts,
                 Int("--callers", 32),
                 Int("--rounds", 3),
                 TimeSpan.FromMilliseconds(Int("--block-ms", 400)),
                 Int("--keys", 1000),
                 TimeSpan.FromSeconds(Int("--saturation-seconds", 8)),
                 Int("--hog-threads", 4),
-                Int("--pool-hogs", 8));
+                Int("--pool-hogs", 8),
+                profile,
+                TimeSpan.FromSeconds(Int("--seconds", 20)),
+                !args.Contains("--no-peers"));
         }
     }
 }

@@ -27,17 +27,17 @@ internal static class Report
         var sb = new StringBuilder();
         sb.AppendLine(CultureInfo.InvariantCulture, $"### {title}");
         sb.AppendLine();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"load average before {loadBefore}, after {LoadAverage()}; {sampling}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"load average before {loadBefore}, after {LoadAverage()}; {sampling}; CPU µs/op: this process's CPU time (every thread) per call, the server's not included");
         sb.AppendLine();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"| subject | {callers} callers ops/s | × first | p50 µs | p99 µs | p99.9 µs | B/op | 1 caller mean µs | × first | p50 µs | p99 µs | p99.9 µs | B/op | loader calls |");
-        sb.AppendLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| subject | {callers} callers ops/s | × first | p50 µs | p99 µs | p99.9 µs | B/op | CPU µs/op | 1 caller mean µs | × first | p50 µs | p99 µs | p99.9 µs | B/op | CPU µs/op | loader calls |");
+        sb.AppendLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
         foreach (var s in subjects)
         {
             var c = s.For(callers);
             var one = s.For(1);
             double mean = Histograms.MeanMicros(one.Latency);
             sb.AppendLine(CultureInfo.InvariantCulture,
-                $"| {s.Name} | {c.MedianOpsPerSecond:N0} | {c.MedianOpsPerSecond / baseOps:F2} | {P(c, 50)} | {P(c, 99)} | {P(c, 99.9)} | {c.MedianBytesPerOp:N0} | {mean:F1} | {mean / baseMean:F2} | {P(one, 50)} | {P(one, 99)} | {P(one, 99.9)} | {one.MedianBytesPerOp:N0} | {s.LoaderCalls} |");
+                $"| {s.Name} | {c.MedianOpsPerSecond:N0} | {c.MedianOpsPerSecond / baseOps:F2} | {P(c, 50)} | {P(c, 99)} | {P(c, 99.9)} | {c.MedianBytesPerOp:N0} | {Cpu(c)} | {mean:F1} | {mean / baseMean:F2} | {P(one, 50)} | {P(one, 99)} | {P(one, 99.9)} | {one.MedianBytesPerOp:N0} | {Cpu(one)} | {s.LoaderCalls} |");
         }
 
         Console.WriteLine(sb.ToString());
@@ -66,6 +66,8 @@ internal static class Report
 
         Console.WriteLine(sb.ToString());
     }
+
+    private static string Cpu(Measurements m) => m.MedianCpuMicrosPerOp.ToString(m.MedianCpuMicrosPerOp < 1 ? "F3" : "F1", CultureInfo.InvariantCulture);
 
     private static string P(Measurements m, double percentile) =>
         Histograms.PercentileMicros(m.Latency, percentile).ToString(percentile >= 99.9 ? "F0" : "F1", CultureInfo.InvariantCulture);

@@ -45,6 +45,7 @@ internal sealed class Runner(int keys, TimeSpan block, int rounds)
 
         var tasks = new Task<long>[callers];
         long bytesBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         long started = Stopwatch.GetTimestamp();
         for (int i = 0; i < callers; i++)
         {
@@ -62,6 +63,7 @@ internal sealed class Runner(int keys, TimeSpan block, int rounds)
 
         double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         long bytes = GC.GetTotalAllocatedBytes(precise: true) - bytesBefore;
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
         if (!record || ops == 0)
         {
             return;
@@ -70,6 +72,7 @@ internal sealed class Runner(int keys, TimeSpan block, int rounds)
         var m = subject.For(callers);
         m.OpsPerSecond.Add(ops / seconds);
         m.BytesPerOp.Add((double)bytes / ops);
+        m.CpuMicrosPerOp.Add(cpu.TotalMicroseconds / ops);
         for (int i = 0; i < callers; i++)
         {
             m.Latency.Add(_callerHistograms[i]);

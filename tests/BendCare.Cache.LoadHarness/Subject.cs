@@ -112,11 +112,16 @@ internal sealed class Measurements
 
     public List<double> BytesPerOp { get; } = [];
 
+    /// <summary>CPU time of this process per operation (every thread: callers, the client's reader and writer, GC), µs.</summary>
+    public List<double> CpuMicrosPerOp { get; } = [];
+
     public LongHistogram Latency { get; } = Histograms.Create();
 
     public double MedianOpsPerSecond => Stats.Median(OpsPerSecond);
 
     public double MedianBytesPerOp => Stats.Median(BytesPerOp);
+
+    public double MedianCpuMicrosPerOp => Stats.Median(CpuMicrosPerOp);
 }
 
 /// <summary>Shared by the callers of one block.</summary>
