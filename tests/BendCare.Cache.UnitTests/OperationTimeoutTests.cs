@@ -104,6 +104,64 @@ public partial class OperationTimeoutTests
     }
 
     [Fact]
+    public async Task A_step_left_without_time_after_a_slow_reply_counts_as_a_timeout()
+    {
+        // The first step of a request is answered after 60 % of its budget (slow, in time), then the rest of the budget
+        // passes before the second step: Redis spent it, so the step that cannot be sent counts as a timeout.
+        var (status, timeouts, state) = await StepLeftWithoutTimeAsync(time => AdvanceTickByTick(time, Options.OperationTimeout * 0.6));
+
+        Assert.Equal(OperationStatus.OutOfTime, status);
+        Assert.Equal(1, timeouts);
+        Assert.Equal(BreakerState.Open, state);
+    }
+
+    [Fact]
+    public async Task A_step_left_without_time_after_a_fast_reply_counts_nothing()
+    {
+        // Answered at once: the budget went to this process (a stall, a first call's compiling), not to Redis.
+        var (status, timeouts, state) = await StepLeftWithoutTimeAsync(static _ => { });
+
+        Assert.Equal(OperationStatus.OutOfTime, status);
+        Assert.Equal(0, timeouts);
+        Assert.Equal(BreakerState.Closed, state);
+    }
+
+    [Fact]
+    public async Task A_step_left_without_time_after_a_reply_slow_only_because_this_process_ran_late_counts_nothing()
+    {
+        // 60 % of the budget in one step: the sweep ran that late, so the first reply was slow only to this process.
+        var (status, timeouts, state) = await StepLeftWithoutTimeAsync(time => time.Advance(Options.OperationTimeout * 0.6));
+
+        Assert.Equal(OperationStatus.OutOfTime, status);
+        Assert.Equal(0, timeouts);
+        Assert.Equal(BreakerState.Closed, state);
+    }
+
+    [Fact]
+    public async Task A_step_left_without_time_after_its_own_requests_timeout_is_not_counted_twice()
+    {
+        // A slow reply elsewhere, then a request whose first step times out (counted) and whose second step finds
+        // nothing left of the budget: one wait, one count.
+        await using var rig = await Rig.StartAsync(threshold: 3);
+        var (time, connection, timeouts) = (rig.Time, rig.Connection, rig.Timeouts);
+        var slowReply = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var background = connection.ExecuteAsync("key", static (_, r) => r.Task, slowReply, "test");
+        AdvanceTickByTick(time, Options.OperationTimeout * 0.6);
+        slowReply.SetResult(true);
+        Assert.Equal(OperationStatus.Ok, (await background).Status);
+
+        var never = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        long deadline = connection.NewDeadline();
+        var first = connection.ExecuteAsync("key", static (_, r) => r.Task, never, "test", deadline);
+        AdvanceTickByTick(time, Options.OperationTimeout);
+        Assert.Equal(OperationStatus.TimedOut, (await first).Status);
+        var second = await connection.ExecuteAsync("key", static (_, r) => r.Task, never, "test", deadline);
+
+        Assert.Equal(OperationStatus.OutOfTime, second.Status);
+        Assert.Equal(1, timeouts.Value);
+    }
+
+    [Fact]
     public async Task Many_operations_in_flight_share_one_sweep_each_ending_once_by_reply_or_by_timeout()
     {
         await using var rig = await Rig.StartAsync(threshold: 1000);
@@ -201,6 +259,30 @@ public partial class OperationTimeoutTests
         AdvanceTickByTick(time, Options.OperationTimeout);
         Assert.Equal(OperationStatus.TimedOut, (await second).Status);
         return connection.BreakerState;
+    }
+
+    /// <summary>
+    /// Threshold 1: a request's first step is answered after <paramref name="beforeReply"/> has moved the clock, then the
+    /// rest of its budget passes (tick by tick: no lateness) and its second step finds none left. Returns that step's
+    /// status, the timeouts counted and the breaker's state.
+    /// </summary>
+    private static async Task<(OperationStatus Status, long Timeouts, BreakerState State)> StepLeftWithoutTimeAsync(Action<FakeTimeProvider> beforeReply)
+    {
+        await using var rig = await Rig.StartAsync(threshold: 1);
+        var (time, connection, timeouts) = (rig.Time, rig.Connection, rig.Timeouts);
+        long deadline = connection.NewDeadline();
+        long started = time.GetTimestamp();
+
+        var reply = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var first = connection.ExecuteAsync("key", static (_, r) => r.Task, reply, "test", deadline);
+        beforeReply(time);
+        reply.SetResult(true);
+        Assert.Equal(OperationStatus.Ok, (await first).Status);
+        Assert.Equal(BreakerState.Closed, connection.BreakerState);
+
+        AdvanceTickByTick(time, Options.OperationTimeout * 1.1 - time.GetElapsedTime(started));
+        var second = await connection.ExecuteAsync("key", static (_, _) => Task.FromResult(true), 0, "test", deadline);
+        return (second.Status, timeouts.Value, connection.BreakerState);
     }
 
     /// <summary>Moves fake time on one sweep tick at a time, so every sweep runs on time (one big step would be lateness).</summary>

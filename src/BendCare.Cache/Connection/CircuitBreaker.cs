@@ -13,6 +13,7 @@ internal sealed class CircuitBreaker
     private readonly object _gate = new();
     private volatile int _state;
     private int _consecutiveFailures;
+    private int _lastReplySlow;
     private TimeSpan _currentOpen;
     private long _openUntil;
     private long _openedAt;
@@ -67,6 +68,27 @@ internal sealed class CircuitBreaker
         {
             Volatile.Write(ref _consecutiveFailures, 0);
         }
+
+        if (Volatile.Read(ref _lastReplySlow) != 0)
+        {
+            Volatile.Write(ref _lastReplySlow, 0);
+        }
+    }
+
+    /// <summary>
+    /// Whether the latest outcome from this server was a slow reply (more than half the operation timeout, time this
+    /// process ran late left out): a request whose budget ran out before its next step was then waiting for Redis.
+    /// A fast reply or a failure (counted itself) clears it.
+    /// </summary>
+    public bool LastReplyWasSlow => Volatile.Read(ref _lastReplySlow) != 0;
+
+    /// <summary>A reply arrived in time, but slowly: neither a success nor a failure, remembered for <see cref="LastReplyWasSlow"/>.</summary>
+    public void OnSlowReply()
+    {
+        if (Volatile.Read(ref _lastReplySlow) == 0)
+        {
+            Volatile.Write(ref _lastReplySlow, 1);
+        }
     }
 
     /// <summary>A probe succeeded: closes the breaker.</summary>
@@ -102,6 +124,12 @@ internal sealed class CircuitBreaker
 
     public void OnFailure()
     {
+        // Counted in its own right: a step after it that finds its budget spent is not counted again for the same wait.
+        if (Volatile.Read(ref _lastReplySlow) != 0)
+        {
+            Volatile.Write(ref _lastReplySlow, 0);
+        }
+
         BreakerState previous;
         lock (_gate)
         {

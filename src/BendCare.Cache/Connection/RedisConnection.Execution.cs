@@ -58,7 +58,16 @@ internal sealed partial class RedisConnection
         {
             if (deadline <= sent)
             {
-                // The request's earlier steps used its whole budget: not sent, and Redis is not to blame.
+                // The request's earlier steps used its whole budget: not sent. When the latest reply from this server
+                // was slow, Redis spent it (a GET answered just before the deadline leaves the epoch GET nothing), and
+                // that counts as a timeout: a Redis this slow would otherwise make every request wait its whole budget
+                // without the breaker ever opening. When not, this process spent it (a stall, a first call's
+                // compiling): nothing is counted.
+                if (breaker.LastReplyWasSlow)
+                {
+                    _ = OnTimedOut<T>(breaker, cacheType, route);
+                }
+
                 return new ValueTask<OperationResult<T>>(OperationResult<T>.OutOfTime);
             }
 
@@ -115,11 +124,14 @@ internal sealed partial class RedisConnection
         // holds for background work too (a write-back has a timeout of its own): its slow replies landing between the
         // requests' timeouts would otherwise start the count again, and every request keep waiting a whole timeout.
         // Time this process ran late meanwhile is not Redis being slow (see OperationDeadlines), so it is left out.
-        long took = _time.GetTimestamp() - sent - (_deadlines.Lateness - latenessAtStart);
-        bool slow = took >= _slowReplyTimestampTicks;
+        bool slow = RepliedSlowly(sent, latenessAtStart);
         if (task.IsCompletedSuccessfully)
         {
-            if (!slow)
+            if (slow)
+            {
+                breaker.OnSlowReply();
+            }
+            else
             {
                 breaker.OnRequestSuccess();
             }
@@ -130,6 +142,13 @@ internal sealed partial class RedisConnection
         Exception error = task.Exception?.InnerException ?? new TaskCanceledException(task);
         return OnFailed<T>(breaker, error, cacheType, route, slow);
     }
+
+    /// <summary>
+    /// Whether an operation sent at <paramref name="sent"/> and answered now took more than half the operation timeout,
+    /// less the time this process ran late meanwhile (<see cref="OperationDeadlines.Lateness"/>): Redis being slow.
+    /// </summary>
+    private bool RepliedSlowly(long sent, long latenessAtStart) =>
+        _time.GetTimestamp() - sent - (_deadlines.Lateness - latenessAtStart) >= _slowReplyTimestampTicks;
 
     /// <summary>No reply by the deadline, checked when the deadline was handled: Redis (or the way to it) is slow.</summary>
     internal OperationResult<T> OnTimedOut<T>(CircuitBreaker breaker, string cacheType, in RedisKey route)
@@ -148,7 +167,11 @@ internal sealed partial class RedisConnection
         if (FailureClassifier.IsDataError(exception))
         {
             // Redis answered: it is healthy, the data at the key (or our command) is not.
-            if (!slow)
+            if (slow)
+            {
+                breaker.OnSlowReply();
+            }
+            else
             {
                 breaker.OnRequestSuccess();
             }

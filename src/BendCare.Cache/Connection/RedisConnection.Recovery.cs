@@ -54,18 +54,20 @@ internal sealed partial class RedisConnection
     private async Task ProbeAsync(IConnectionMultiplexer multiplexer, EndPoint? endpoint, CircuitBreaker breaker)
     {
         Task<TimeSpan>? ping = null;
+        long sent = _time.GetTimestamp();
+        long latenessAtStart = _deadlines.Lateness;
         try
         {
             ping = endpoint is null ? multiplexer.GetDatabase().PingAsync() : multiplexer.GetServer(endpoint).PingAsync();
             await ping.WaitAsync(_timerTimeout, _time).ConfigureAwait(false);
-            breaker.OnProbeSuccess();
+            OnProbeAnswered(breaker, sent, latenessAtStart);
         }
         catch (Exception ex)
         {
             if (ping is { IsCompletedSuccessfully: true })
             {
                 // The reply arrived; only its continuation was late (a busy machine): Redis answered in time.
-                breaker.OnProbeSuccess();
+                OnProbeAnswered(breaker, sent, latenessAtStart);
                 return;
             }
 
@@ -92,6 +94,24 @@ internal sealed partial class RedisConnection
                 _ = RefreshTopologyAsync(multiplexer);
             }
         }
+    }
+
+    /// <summary>
+    /// The probe's PING was answered in time. A slow answer (more than half the operation timeout, time this process ran
+    /// late left out) keeps the breaker open, backing off as after a failed probe: closing it on a Redis that slow would
+    /// send requests back to wait their whole budget, open it again after the threshold's timeouts, and so on for as long
+    /// as Redis stays slow.
+    /// </summary>
+    private void OnProbeAnswered(CircuitBreaker breaker, long sent, long latenessAtStart)
+    {
+        if (!RepliedSlowly(sent, latenessAtStart))
+        {
+            breaker.OnProbeSuccess();
+            return;
+        }
+
+        Log.BackgroundOperationFailed(_logger, "probe", "PING answered in more than half the operation timeout: the breaker stays open");
+        breaker.OnFailure();
     }
 
     /// <summary>Makes the client re-read the cluster's topology (single-flight, at most once per open period cap), then routes by it.</summary>

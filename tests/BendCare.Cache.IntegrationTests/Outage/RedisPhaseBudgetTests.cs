@@ -83,6 +83,60 @@ public sealed class RedisPhaseBudgetTests(SharedRedisFixture redis, ITestOutputH
         Assert.True(BreakerOpened(host), "the breaker did not open after two timed-out calls with a slow write-back between them");
     }
 
+    [Fact]
+    public async Task On_a_redis_that_stays_slow_the_breaker_stays_open_until_redis_is_fast_again()
+    {
+        // Every reply takes one proxy round trip: within the timeout, but more than half of it.
+        await using var slow = await SlowRedis.StartAsync(redis, threshold: 3);
+        var (host, counters, roundTrip, timeout) = (slow.Host, slow.Counters, slow.RoundTrip, slow.Timeout);
+        for (int i = 0; i < 4 && !BreakerOpened(host); i++)
+        {
+            await MissAsync(host, "open-" + i);
+        }
+
+        Assert.True(BreakerOpened(host), "no breaker opening after 4 slow calls");
+        long timeoutsAtOpening = counters.Total(CacheCounters.Timeouts);
+
+        // Redis stays slow for 3 s while requests keep coming. The background probe PINGs it after each open period
+        // (250 ms, backing off to 1 s), and each PING is answered as slowly as everything else. Closing the breaker on
+        // such an answer would send the requests back to wait their whole budget, and time out, until it opened again.
+        var slowPeriod = Stopwatch.StartNew();
+        int calls = 0;
+        while (slowPeriod.Elapsed < TimeSpan.FromSeconds(3))
+        {
+            await MissAsync(host, "slow-" + calls++);
+            await Task.Delay(50);
+        }
+
+        output.WriteLine($"round trip {roundTrip.TotalMilliseconds:F0} ms, timeout {timeout.TotalMilliseconds:F0} ms, {calls} calls while slow, timeouts counted {counters.Total(CacheCounters.Timeouts)} (at the opening {timeoutsAtOpening})");
+        Assert.Equal(0, Recoveries(host));
+        Assert.Equal(timeoutsAtOpening, counters.Total(CacheCounters.Timeouts));
+
+        // Fast again: the next probe closes the breaker ("available again"), and requests read Redis once more.
+        slow.Heal();
+        var healed = Stopwatch.StartNew();
+        while (Recoveries(host) == 0 && healed.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(1, Recoveries(host));
+        long hitsBefore = counters.Of(CacheCounters.Hits, "user_context");
+        await MissAsync(host, "after");
+        await host.WaitForWriteBacksAsync();
+        await MissAsync(host, "after");
+        Assert.Equal(hitsBefore + 1, counters.Of(CacheCounters.Hits, "user_context"));
+    }
+
+    private static async Task MissAsync(CacheHost host, string id)
+    {
+        var loaded = await host.Cache.GetUserContextAsync(id, _ => ValueTask.FromResult<UserContext?>(Models.UserContext(id)));
+        Same.Value(Models.UserContext(id), loaded);
+    }
+
+    private static int Recoveries(CacheHost host) =>
+        host.Logs.Entries.Count(e => e.EventId.Id == BendCare.Cache.Diagnostics.Log.CacheRecoveredId);
+
     /// <summary>User context misses (up to 3) until one's timeout is counted; each reaches its loader after about one timeout.</summary>
     private static async Task<bool> CountedTimeoutAsync(CacheHost host, CacheCounters counters, string userId)
     {
@@ -129,6 +183,9 @@ public sealed class RedisPhaseBudgetTests(SharedRedisFixture redis, ITestOutputH
 
         public TimeSpan Timeout => RoundTrip * 1.5;
 
+        /// <summary>Redis answers at once again.</summary>
+        public void Heal() => _proxy.Pass();
+
         public static async Task<SlowRedis> StartAsync(SharedRedisFixture redis, int threshold)
         {
             var proxy = new TcpFaultProxy(redis.Server.Host, redis.Server.Port);
@@ -156,7 +213,7 @@ public sealed class RedisPhaseBudgetTests(SharedRedisFixture redis, ITestOutputH
                 counters.Bind(host);
 
                 // The first call of a process compiles the read path: on a busy machine that can eat the budget left
-                // after the first slow step, and the epoch GET is then never sent (out of time, which counts nothing).
+                // after the first slow step, and the epoch GET is then never sent (out of time, counted only when the GET was slow).
                 // Warm the read and write-back paths on a fast proxy first; a test's slow calls are what a running
                 // service meets.
                 proxy.Pass();
