@@ -33,6 +33,55 @@ public class CircuitBreakerTests
     }
 
     [Fact]
+    public void A_slow_probe_answer_closes_the_breaker_primed_so_one_failure_reopens_it_with_the_period_doubled()
+    {
+        Fail(Threshold);
+        _time.Advance(OpenDuration);
+        Assert.True(_breaker.TryStartProbe());
+        _breaker.OnProbeSuccess(slow: true);
+        Assert.Equal(BreakerState.Closed, _breaker.State);
+
+        // Slow replies neither reset nor add; the first failure reopens it, for twice the period.
+        _breaker.OnFailure();
+        Assert.Equal(BreakerState.Open, _breaker.State);
+        _time.Advance(OpenDuration);
+        Assert.False(_breaker.TryStartProbe());
+        _time.Advance(OpenDuration);
+        Assert.True(_breaker.TryStartProbe());
+    }
+
+    [Fact]
+    public void A_prompt_reply_after_a_slow_probe_makes_the_breaker_an_ordinary_one_again()
+    {
+        Fail(Threshold);
+        _time.Advance(OpenDuration);
+        Assert.True(_breaker.TryStartProbe());
+        _breaker.OnProbeSuccess(slow: true);
+
+        _breaker.OnRequestSuccess();
+        Fail(Threshold - 1);
+        Assert.Equal(BreakerState.Closed, _breaker.State);
+        Fail(1);
+        Assert.Equal(BreakerState.Open, _breaker.State);
+
+        // Opened by ordinary failures: the base period again.
+        _time.Advance(OpenDuration);
+        Assert.True(_breaker.TryStartProbe());
+    }
+
+    [Fact]
+    public void A_prompt_probe_answer_closes_the_breaker_fully()
+    {
+        Fail(Threshold);
+        _time.Advance(OpenDuration);
+        Assert.True(_breaker.TryStartProbe());
+        _breaker.OnProbeSuccess();
+
+        Fail(Threshold - 1);
+        Assert.Equal(BreakerState.Closed, _breaker.State);
+    }
+
+    [Fact]
     public void Breaker_stays_closed_below_the_failure_threshold()
     {
         Fail(Threshold - 1);

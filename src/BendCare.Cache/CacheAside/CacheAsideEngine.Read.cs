@@ -64,6 +64,7 @@ internal sealed partial class CacheAsideEngine
         string key = type.Key(id);
         var observed = ObservedState.Unknown;
         var outcome = ReadOutcome.Skipped;
+        bool readSlow = false;
 
         // Null (and free) unless someone traces; the loader runs under it, so the caller's database span nests in it.
         using var activity = CacheTracing.Start(type.SpanName(TracedOperation.Get), type.Name, type.TraceIdAttribute, id);
@@ -79,6 +80,7 @@ internal sealed partial class CacheAsideEngine
             {
                 var read = await _connection.ExecuteAsync(key, static (db, k) => db.StringGetLeaseAsync(k), (RedisKey)key, type.Name, deadline, "GET").ConfigureAwait(false);
                 status = read.Status;
+                readSlow = read.Slow;
                 if (read.IsOk)
                 {
                     using var lease = read.Value;
@@ -95,6 +97,7 @@ internal sealed partial class CacheAsideEngine
                 // copies.
                 var read = await _connection.ExecuteAsync(key, static (db, k) => db.ScriptEvaluateAsync(Scripts.GetWithLifetime, [k]), (RedisKey)key, type.Name, deadline, "EVAL").ConfigureAwait(false);
                 status = read.Status;
+                readSlow = read.Slow;
                 if (read.IsOk)
                 {
                     var (stored, lifetime, wellFormed) = ReadWithLifetime(read.Value);
@@ -117,7 +120,8 @@ internal sealed partial class CacheAsideEngine
             }
             else if (status == OperationStatus.DataError)
             {
-                observed = await HealWrongTypeAsync(type, key, id, deadline).ConfigureAwait(false);
+                observed = await HealWrongTypeAsync(type, key, id, deadline, readSlow).ConfigureAwait(false);
+                readSlow = false; // the heal step was the last one before the loader
                 outcome = ReadOutcome.UnreadableHealed;
             }
             else
@@ -135,7 +139,8 @@ internal sealed partial class CacheAsideEngine
 
         try
         {
-            return await LoadAsync(type, key, id, observed, fingerprint, state, loader, started, deadline, activity, cancellationToken).ConfigureAwait(false);
+            // The epoch GET (grouped types) is the next step: a slow GET leaves it charged to the GET's server.
+            return await LoadAsync(type, key, id, observed, fingerprint, state, loader, started, deadline, readSlow ? key : null, activity, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (CacheTracing.Failed(activity, ex))
         {
@@ -246,11 +251,11 @@ internal sealed partial class CacheAsideEngine
     /// A foreign writer left a list/hash/... at our key. Delete it (only if it is still not a string) before the loader
     /// runs, so any invalidation that lands after the delete also lands after the load began and wins the compare-and-set.
     /// </summary>
-    private async ValueTask<ObservedState> HealWrongTypeAsync<T>(CacheType<T> type, string key, string id, long deadline)
+    private async ValueTask<ObservedState> HealWrongTypeAsync<T>(CacheType<T> type, string key, string id, long deadline, bool readSlow)
     {
         _metrics.Unreadable(type.Tag);
         Log.WrongTypeEntry(_logger, type.Name, type.LogId(id));
-        var deleted = await _connection.ExecuteAsync(key, static (db, k) => db.ScriptEvaluateAsync(Scripts.DeleteIfNotString, [k]), (RedisKey)key, type.Name, deadline, "EVAL").ConfigureAwait(false);
+        var deleted = await _connection.ExecuteAsync(key, static (db, k) => db.ScriptEvaluateAsync(Scripts.DeleteIfNotString, [k]), (RedisKey)key, type.Name, deadline, "EVAL", readSlow ? (RedisKey?)key : null).ConfigureAwait(false);
 
         // Not deleted: someone wrote a string there meanwhile (an invalidation's tombstone); load without writing back.
         return deleted.IsOk && (long)deleted.Value == 1 ? ObservedState.Absent : ObservedState.Unknown;

@@ -13,7 +13,7 @@ internal sealed class CircuitBreaker
     private readonly object _gate = new();
     private volatile int _state;
     private int _consecutiveFailures;
-    private int _lastReplySlow;
+    private bool _primed;
     private TimeSpan _currentOpen;
     private long _openUntil;
     private long _openedAt;
@@ -64,39 +64,33 @@ internal sealed class CircuitBreaker
     /// </summary>
     public void OnRequestSuccess()
     {
-        if (_state == (int)BreakerState.Closed && Volatile.Read(ref _consecutiveFailures) != 0)
+        if (_state == (int)BreakerState.Closed && (Volatile.Read(ref _consecutiveFailures) != 0 || Volatile.Read(ref _primed)))
         {
-            Volatile.Write(ref _consecutiveFailures, 0);
-        }
-
-        if (Volatile.Read(ref _lastReplySlow) != 0)
-        {
-            Volatile.Write(ref _lastReplySlow, 0);
+            lock (_gate)
+            {
+                if (_state == (int)BreakerState.Closed)
+                {
+                    // A prompt reply: Redis is healthy, so a primed breaker is an ordinary one again.
+                    _consecutiveFailures = 0;
+                    _currentOpen = _baseOpen;
+                    _primed = false;
+                }
+            }
         }
     }
 
     /// <summary>
-    /// Whether the latest outcome from this server was a slow reply (more than half the operation timeout, time this
-    /// process ran late left out): a request whose budget ran out before its next step was then waiting for Redis.
-    /// A fast reply or a failure (counted itself) clears it.
+    /// A probe succeeded: closes the breaker. A <paramref name="slow"/> answer (more than half the operation timeout)
+    /// closes it primed: one failure short of the threshold, and its open period kept, so the next failure opens it
+    /// again at once with the period doubled. A Redis that answers slowly but in time keeps serving (a breaker held open
+    /// on it would disable the cache for good); one too slow for requests costs one timed-out request per probe, not a
+    /// threshold's worth, and is probed less and less often.
     /// </summary>
-    public bool LastReplyWasSlow => Volatile.Read(ref _lastReplySlow) != 0;
-
-    /// <summary>A reply arrived in time, but slowly: neither a success nor a failure, remembered for <see cref="LastReplyWasSlow"/>.</summary>
-    public void OnSlowReply()
-    {
-        if (Volatile.Read(ref _lastReplySlow) == 0)
-        {
-            Volatile.Write(ref _lastReplySlow, 1);
-        }
-    }
-
-    /// <summary>A probe succeeded: closes the breaker.</summary>
-    public void OnProbeSuccess()
+    public void OnProbeSuccess(bool slow = false)
     {
         if (_state == (int)BreakerState.Closed)
         {
-            if (Volatile.Read(ref _consecutiveFailures) != 0)
+            if (!slow && Volatile.Read(ref _consecutiveFailures) != 0)
             {
                 Volatile.Write(ref _consecutiveFailures, 0);
             }
@@ -113,8 +107,18 @@ internal sealed class CircuitBreaker
                 return;
             }
 
-            _consecutiveFailures = 0;
-            _currentOpen = _baseOpen;
+            if (slow)
+            {
+                _consecutiveFailures = _threshold - 1;
+                _primed = true;
+            }
+            else
+            {
+                _consecutiveFailures = 0;
+                _currentOpen = _baseOpen;
+                _primed = false;
+            }
+
             Volatile.Write(ref _openedAt, 0);
             _state = (int)BreakerState.Closed;
         }
@@ -124,12 +128,6 @@ internal sealed class CircuitBreaker
 
     public void OnFailure()
     {
-        // Counted in its own right: a step after it that finds its budget spent is not counted again for the same wait.
-        if (Volatile.Read(ref _lastReplySlow) != 0)
-        {
-            Volatile.Write(ref _lastReplySlow, 0);
-        }
-
         BreakerState previous;
         lock (_gate)
         {
@@ -142,12 +140,12 @@ internal sealed class CircuitBreaker
                         return;
                     }
 
-                    Open(_baseOpen);
+                    // Closed primed by a slow probe: the slow Redis is still too slow, so back off as after a failed probe.
+                    Open(_primed ? Doubled(_currentOpen) : _baseOpen);
                     break;
                 case BreakerState.HalfOpen:
                     // The probe failed: back off before the next one.
-                    var next = _currentOpen + _currentOpen;
-                    Open(next > _maxOpen ? _maxOpen : next);
+                    Open(Doubled(_currentOpen));
                     return;
                 default:
                     return;
@@ -186,6 +184,8 @@ internal sealed class CircuitBreaker
             }
         }
     }
+
+    private TimeSpan Doubled(TimeSpan period) => period + period > _maxOpen ? _maxOpen : period + period;
 
     private void Open(TimeSpan duration)
     {

@@ -55,6 +55,12 @@ internal sealed class OperationDeadlines : IDisposable
     /// <summary>The lateness measured so far (timestamp ticks): an operation notes it when sent.</summary>
     public long Lateness => Volatile.Read(ref _lateness);
 
+    /// <summary>
+    /// Whether the sweep is overdue by more than the timer's jitter at <paramref name="now"/>: this process is running
+    /// late right now, and the lateness is not measured yet (the next sweep will). Always false while nothing is in flight.
+    /// </summary>
+    public bool IsRunningLate(long now) => Volatile.Read(ref _armed) != 0 && now - Volatile.Read(ref _dueAt) > _lateTicks;
+
     public void Track(PendingOperation operation)
     {
         if (Volatile.Read(ref _disposed) != 0)

@@ -25,6 +25,12 @@ internal readonly struct OperationResult<T>
 
     public bool IsOk => Status == OperationStatus.Ok;
 
+    /// <summary>
+    /// Redis answered (a value or a data error), but took more than half the operation timeout, time this process ran
+    /// late left out: a later step of the same request that finds its budget spent was waiting for Redis.
+    /// </summary>
+    public bool Slow { get; init; }
+
     public static OperationResult<T> Skipped => new(OperationStatus.Skipped);
 
     public static OperationResult<T> OutOfTime => new(OperationStatus.OutOfTime);

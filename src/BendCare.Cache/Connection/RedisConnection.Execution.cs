@@ -23,26 +23,31 @@ internal sealed partial class RedisConnection
     /// one operation timeout; 0 = a fresh deadline for this operation alone.
     /// </param>
     /// <param name="command">The Redis command's name for its client span (<c>GET</c>, <c>EVAL</c>, ...); no span without it.</param>
-    public ValueTask<OperationResult<T>> ExecuteAsync<TState, T>(RedisKey route, Func<IDatabase, TState, Task<T>> operation, TState state, string cacheType, long deadline = 0, string? command = null)
+    /// <param name="afterSlowStep">
+    /// The key of this request's previous step when that step's reply was slow (<see cref="OperationResult{T}.Slow"/>):
+    /// if the budget is spent before this step is sent, Redis spent it, and the server serving that key is charged a
+    /// timeout. Without it an out-of-time step counts nothing (this process spent the budget).
+    /// </param>
+    public ValueTask<OperationResult<T>> ExecuteAsync<TState, T>(RedisKey route, Func<IDatabase, TState, Task<T>> operation, TState state, string cacheType, long deadline = 0, string? command = null, RedisKey? afterSlowStep = null)
     {
         var database = _database;
         return database is null
-            ? ExecuteAfterFirstConnectAsync(route, operation, state, cacheType, deadline, command)
-            : ExecuteOn(database, route, operation, state, cacheType, deadline, command);
+            ? ExecuteAfterFirstConnectAsync(route, operation, state, cacheType, deadline, command, afterSlowStep)
+            : ExecuteOn(database, route, operation, state, cacheType, deadline, command, afterSlowStep);
     }
 
     /// <summary>A deadline one operation timeout from now, for a request whose Redis phase has several steps.</summary>
     public long NewDeadline() => _time.GetTimestamp() + _timerTimeoutTimestampTicks;
 
-    private async ValueTask<OperationResult<T>> ExecuteAfterFirstConnectAsync<TState, T>(RedisKey route, Func<IDatabase, TState, Task<T>> operation, TState state, string cacheType, long deadline, string? command)
+    private async ValueTask<OperationResult<T>> ExecuteAfterFirstConnectAsync<TState, T>(RedisKey route, Func<IDatabase, TState, Task<T>> operation, TState state, string cacheType, long deadline, string? command, RedisKey? afterSlowStep)
     {
         var database = await FirstDatabaseAsync().ConfigureAwait(false);
         return database is null
             ? OperationResult<T>.Skipped
-            : await ExecuteOn(database, route, operation, state, cacheType, deadline, command).ConfigureAwait(false);
+            : await ExecuteOn(database, route, operation, state, cacheType, deadline, command, afterSlowStep).ConfigureAwait(false);
     }
 
-    private ValueTask<OperationResult<T>> ExecuteOn<TState, T>(IDatabase database, in RedisKey route, Func<IDatabase, TState, Task<T>> operation, TState state, string cacheType, long deadline, string? command)
+    private ValueTask<OperationResult<T>> ExecuteOn<TState, T>(IDatabase database, in RedisKey route, Func<IDatabase, TState, Task<T>> operation, TState state, string cacheType, long deadline, string? command, RedisKey? afterSlowStep)
     {
         // Requests never probe a broken Redis: the background probe does, so no request pays for it. On a cluster the
         // breaker is the one of the primary serving the key's slot: a dead shard costs only its own keys.
@@ -58,14 +63,15 @@ internal sealed partial class RedisConnection
         {
             if (deadline <= sent)
             {
-                // The request's earlier steps used its whole budget: not sent. When the latest reply from this server
-                // was slow, Redis spent it (a GET answered just before the deadline leaves the epoch GET nothing), and
-                // that counts as a timeout: a Redis this slow would otherwise make every request wait its whole budget
-                // without the breaker ever opening. When not, this process spent it (a stall, a first call's
-                // compiling): nothing is counted.
-                if (breaker.LastReplyWasSlow)
+                // The request's earlier steps used its whole budget: not sent. When its previous step's reply was slow,
+                // Redis spent it (a GET answered just inside the budget leaves the epoch GET nothing), and the server
+                // that answered slowly is charged a timeout: a Redis that slow would otherwise make every such request
+                // wait its whole budget with the breaker closed. Not while this process is running late right now (a
+                // stall whose lateness the sweep has yet to measure made that reply look slow), and not after a prompt
+                // reply: then this process spent the budget (a stall, a first call's compiling), and nothing counts.
+                if (afterSlowStep is { } slowStep && !_deadlines.IsRunningLate(sent))
                 {
-                    _ = OnTimedOut<T>(breaker, cacheType, route);
+                    _ = OnTimedOut<T>(_breakers.For(slowStep), cacheType, slowStep);
                 }
 
                 return new ValueTask<OperationResult<T>>(OperationResult<T>.OutOfTime);
@@ -127,16 +133,12 @@ internal sealed partial class RedisConnection
         bool slow = RepliedSlowly(sent, latenessAtStart);
         if (task.IsCompletedSuccessfully)
         {
-            if (slow)
-            {
-                breaker.OnSlowReply();
-            }
-            else
+            if (!slow)
             {
                 breaker.OnRequestSuccess();
             }
 
-            return new OperationResult<T>(task.Result);
+            return new OperationResult<T>(task.Result) { Slow = slow };
         }
 
         Exception error = task.Exception?.InnerException ?? new TaskCanceledException(task);
@@ -147,8 +149,11 @@ internal sealed partial class RedisConnection
     /// Whether an operation sent at <paramref name="sent"/> and answered now took more than half the operation timeout,
     /// less the time this process ran late meanwhile (<see cref="OperationDeadlines.Lateness"/>): Redis being slow.
     /// </summary>
-    private bool RepliedSlowly(long sent, long latenessAtStart) =>
-        _time.GetTimestamp() - sent - (_deadlines.Lateness - latenessAtStart) >= _slowReplyTimestampTicks;
+    private bool RepliedSlowly(long sent, long latenessAtStart)
+    {
+        long now = _time.GetTimestamp();
+        return now - sent - (_deadlines.Lateness - latenessAtStart) >= _slowReplyTimestampTicks && !_deadlines.IsRunningLate(now);
+    }
 
     /// <summary>No reply by the deadline, checked when the deadline was handled: Redis (or the way to it) is slow.</summary>
     internal OperationResult<T> OnTimedOut<T>(CircuitBreaker breaker, string cacheType, in RedisKey route)
@@ -167,16 +172,12 @@ internal sealed partial class RedisConnection
         if (FailureClassifier.IsDataError(exception))
         {
             // Redis answered: it is healthy, the data at the key (or our command) is not.
-            if (slow)
-            {
-                breaker.OnSlowReply();
-            }
-            else
+            if (!slow)
             {
                 breaker.OnRequestSuccess();
             }
 
-            return new OperationResult<T>(OperationStatus.DataError, exception);
+            return new OperationResult<T>(OperationStatus.DataError, exception) { Slow = slow };
         }
 
         _metrics.RedisError(cacheType);

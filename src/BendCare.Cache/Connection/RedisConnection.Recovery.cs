@@ -54,20 +54,18 @@ internal sealed partial class RedisConnection
     private async Task ProbeAsync(IConnectionMultiplexer multiplexer, EndPoint? endpoint, CircuitBreaker breaker)
     {
         Task<TimeSpan>? ping = null;
-        long sent = _time.GetTimestamp();
-        long latenessAtStart = _deadlines.Lateness;
         try
         {
             ping = endpoint is null ? multiplexer.GetDatabase().PingAsync() : multiplexer.GetServer(endpoint).PingAsync();
             await ping.WaitAsync(_timerTimeout, _time).ConfigureAwait(false);
-            OnProbeAnswered(breaker, sent, latenessAtStart);
+            OnProbeAnswered(breaker, ping.Result);
         }
         catch (Exception ex)
         {
             if (ping is { IsCompletedSuccessfully: true })
             {
                 // The reply arrived; only its continuation was late (a busy machine): Redis answered in time.
-                OnProbeAnswered(breaker, sent, latenessAtStart);
+                OnProbeAnswered(breaker, ping.Result);
                 return;
             }
 
@@ -97,21 +95,21 @@ internal sealed partial class RedisConnection
     }
 
     /// <summary>
-    /// The probe's PING was answered in time. A slow answer (more than half the operation timeout, time this process ran
-    /// late left out) keeps the breaker open, backing off as after a failed probe: closing it on a Redis that slow would
-    /// send requests back to wait their whole budget, open it again after the threshold's timeouts, and so on for as long
-    /// as Redis stays slow.
+    /// The probe's PING was answered in time. Its latency is the client's own measure (taken on its reader, so a late
+    /// continuation here is not in it). An answer slower than half the operation timeout closes the breaker primed (see
+    /// <see cref="CircuitBreaker.OnProbeSuccess"/>): closing it plainly made it flap on a Redis that stays slow, each
+    /// closing sending a threshold's worth of requests back to wait their whole budget; holding it open would disable
+    /// the cache for good on a Redis whose round trip is merely long.
     /// </summary>
-    private void OnProbeAnswered(CircuitBreaker breaker, long sent, long latenessAtStart)
+    private void OnProbeAnswered(CircuitBreaker breaker, TimeSpan latency)
     {
-        if (!RepliedSlowly(sent, latenessAtStart))
+        bool slow = latency.TotalSeconds * _time.TimestampFrequency >= _slowReplyTimestampTicks;
+        if (slow)
         {
-            breaker.OnProbeSuccess();
-            return;
+            Log.BackgroundOperationFailed(_logger, "probe", $"PING answered in {latency.TotalMilliseconds:F0} ms, more than half the operation timeout: the breaker closes primed (one failure reopens it)");
         }
 
-        Log.BackgroundOperationFailed(_logger, "probe", "PING answered in more than half the operation timeout: the breaker stays open");
-        breaker.OnFailure();
+        breaker.OnProbeSuccess(slow);
     }
 
     /// <summary>Makes the client re-read the cluster's topology (single-flight, at most once per open period cap), then routes by it.</summary>

@@ -84,9 +84,10 @@ public sealed class RedisPhaseBudgetTests(SharedRedisFixture redis, ITestOutputH
     }
 
     [Fact]
-    public async Task On_a_redis_that_stays_slow_the_breaker_stays_open_until_redis_is_fast_again()
+    public async Task On_a_redis_that_stays_slow_each_probe_costs_at_most_one_timed_out_request()
     {
-        // Every reply takes one proxy round trip: within the timeout, but more than half of it.
+        // Every reply takes one proxy round trip: within the timeout, but more than half of it. A user context miss
+        // (GET, then the epoch GET) does not fit.
         await using var slow = await SlowRedis.StartAsync(redis, threshold: 3);
         var (host, counters, roundTrip, timeout) = (slow.Host, slow.Counters, slow.RoundTrip, slow.Timeout);
         for (int i = 0; i < 4 && !BreakerOpened(host); i++)
@@ -95,37 +96,44 @@ public sealed class RedisPhaseBudgetTests(SharedRedisFixture redis, ITestOutputH
         }
 
         Assert.True(BreakerOpened(host), "no breaker opening after 4 slow calls");
-        long timeoutsAtOpening = counters.Total(CacheCounters.Timeouts);
+        long timeoutsAtOpening = counters.Of(CacheCounters.Timeouts, "user_context");
 
-        // Redis stays slow for 3 s while requests keep coming. The background probe PINGs it after each open period
-        // (250 ms, backing off to 1 s), and each PING is answered as slowly as everything else. Closing the breaker on
-        // such an answer would send the requests back to wait their whole budget, and time out, until it opened again.
+        // Redis stays slow for 3 s while requests keep coming. The background probe PINGs it after each open period;
+        // each PING is answered as slowly as everything else. A plain close on such an answer sent a threshold's worth
+        // of requests back to wait their whole budget before it opened again; a primed close lets one through, whose
+        // timeout reopens it at once, for a doubled period.
         var slowPeriod = Stopwatch.StartNew();
         int calls = 0;
+        var timedOutAt = new List<long>();
         while (slowPeriod.Elapsed < TimeSpan.FromSeconds(3))
         {
+            long before = counters.Of(CacheCounters.Timeouts, "user_context");
             await MissAsync(host, "slow-" + calls++);
+            if (counters.Of(CacheCounters.Timeouts, "user_context") != before)
+            {
+                timedOutAt.Add(slowPeriod.ElapsedMilliseconds);
+            }
+
             await Task.Delay(50);
         }
 
-        output.WriteLine($"round trip {roundTrip.TotalMilliseconds:F0} ms, timeout {timeout.TotalMilliseconds:F0} ms, {calls} calls while slow, timeouts counted {counters.Total(CacheCounters.Timeouts)} (at the opening {timeoutsAtOpening})");
-        Assert.Equal(0, Recoveries(host));
-        Assert.Equal(timeoutsAtOpening, counters.Total(CacheCounters.Timeouts));
+        // The probes back off (0.25, 0.5, 1 s): at most three primed closings in 3 s, each letting one request time out.
+        // A plain close let three through each time (6 in 3 s before this rule).
+        long extra = counters.Of(CacheCounters.Timeouts, "user_context") - timeoutsAtOpening;
+        output.WriteLine($"round trip {roundTrip.TotalMilliseconds:F0} ms, timeout {timeout.TotalMilliseconds:F0} ms, {calls} calls while slow, {extra} more user context timeouts, at {string.Join(", ", timedOutAt.Select(t => $"{t} ms"))}");
+        Assert.True(extra <= 3, $"{extra} requests timed out in 3 s while Redis stayed slow");
 
-        // Fast again: the next probe closes the breaker ("available again"), and requests read Redis once more.
+        // Fast again: a probe closes it for good, and requests read Redis once more.
         slow.Heal();
         var healed = Stopwatch.StartNew();
-        while (Recoveries(host) == 0 && healed.Elapsed < TimeSpan.FromSeconds(10))
+        long hitsBefore = counters.Of(CacheCounters.Hits, "user_context");
+        while (counters.Of(CacheCounters.Hits, "user_context") == hitsBefore && healed.Elapsed < TimeSpan.FromSeconds(10))
         {
+            await MissAsync(host, "after");
             await Task.Delay(50);
         }
 
-        Assert.Equal(1, Recoveries(host));
-        long hitsBefore = counters.Of(CacheCounters.Hits, "user_context");
-        await MissAsync(host, "after");
-        await host.WaitForWriteBacksAsync();
-        await MissAsync(host, "after");
-        Assert.Equal(hitsBefore + 1, counters.Of(CacheCounters.Hits, "user_context"));
+        Assert.True(counters.Of(CacheCounters.Hits, "user_context") > hitsBefore, "no hit within 10 s of Redis being fast again");
     }
 
     private static async Task MissAsync(CacheHost host, string id)
@@ -133,9 +141,6 @@ public sealed class RedisPhaseBudgetTests(SharedRedisFixture redis, ITestOutputH
         var loaded = await host.Cache.GetUserContextAsync(id, _ => ValueTask.FromResult<UserContext?>(Models.UserContext(id)));
         Same.Value(Models.UserContext(id), loaded);
     }
-
-    private static int Recoveries(CacheHost host) =>
-        host.Logs.Entries.Count(e => e.EventId.Id == BendCare.Cache.Diagnostics.Log.CacheRecoveredId);
 
     /// <summary>User context misses (up to 3) until one's timeout is counted; each reaches its loader after about one timeout.</summary>
     private static async Task<bool> CountedTimeoutAsync(CacheHost host, CacheCounters counters, string userId)
