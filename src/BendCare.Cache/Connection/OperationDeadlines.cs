@@ -56,10 +56,23 @@ internal sealed class OperationDeadlines : IDisposable
     public long Lateness => Volatile.Read(ref _lateness);
 
     /// <summary>
-    /// Whether the sweep is overdue by more than the timer's jitter at <paramref name="now"/>: this process is running
-    /// late right now, and the lateness is not measured yet (the next sweep will). Always false while nothing is in flight.
+    /// How far (timestamp ticks) the sweep is overdue at <paramref name="now"/> beyond the timer's jitter: lateness of
+    /// this process that the next sweep will measure and <see cref="Lateness"/> does not hold yet. 0 while nothing is in
+    /// flight (the sweep is disarmed, so its due time says nothing).
     /// </summary>
-    public bool IsRunningLate(long now) => Volatile.Read(ref _armed) != 0 && now - Volatile.Read(ref _dueAt) > _lateTicks;
+    public long UnmeasuredLateness(long now)
+    {
+        if (Volatile.Read(ref _armed) == 0)
+        {
+            return 0;
+        }
+
+        long late = now - Volatile.Read(ref _dueAt) - _lateTicks;
+        return late > 0 ? late : 0;
+    }
+
+    /// <summary>Whether this process is running late right now (see <see cref="UnmeasuredLateness"/>).</summary>
+    public bool IsRunningLate(long now) => UnmeasuredLateness(now) > 0;
 
     public void Track(PendingOperation operation)
     {

@@ -151,8 +151,10 @@ internal sealed partial class RedisConnection
     /// </summary>
     private bool RepliedSlowly(long sent, long latenessAtStart)
     {
+        // The lateness measured since it was sent, and what the sweep has yet to measure (a reply handled before a
+        // late sweep), are this process's time, not Redis's.
         long now = _time.GetTimestamp();
-        return now - sent - (_deadlines.Lateness - latenessAtStart) >= _slowReplyTimestampTicks && !_deadlines.IsRunningLate(now);
+        return now - sent - (_deadlines.Lateness - latenessAtStart) - _deadlines.UnmeasuredLateness(now) >= _slowReplyTimestampTicks;
     }
 
     /// <summary>No reply by the deadline, checked when the deadline was handled: Redis (or the way to it) is slow.</summary>
