@@ -35,27 +35,20 @@ public class CircuitBreakerTests
     [Fact]
     public void A_slow_probe_answer_closes_the_breaker_primed_so_one_failure_reopens_it_with_the_period_doubled()
     {
-        Fail(Threshold);
-        _time.Advance(OpenDuration);
-        Assert.True(_breaker.TryStartProbe());
+        OpenAndTakeProbe();
         _breaker.OnProbeSuccess(slow: true);
         Assert.Equal(BreakerState.Closed, _breaker.State);
 
-        // Slow replies neither reset nor add; the first failure reopens it, for twice the period.
+        // One failure reopens it, for twice the period.
         _breaker.OnFailure();
-        Assert.Equal(BreakerState.Open, _breaker.State);
-        _time.Advance(OpenDuration);
-        Assert.False(_breaker.TryStartProbe());
-        _time.Advance(OpenDuration);
+        AssertOpenFor(2 * OpenDuration);
         Assert.True(_breaker.TryStartProbe());
     }
 
     [Fact]
     public void A_prompt_reply_after_a_slow_probe_makes_the_breaker_an_ordinary_one_again()
     {
-        Fail(Threshold);
-        _time.Advance(OpenDuration);
-        Assert.True(_breaker.TryStartProbe());
+        OpenAndTakeProbe();
         _breaker.OnProbeSuccess(slow: true);
 
         _breaker.OnRequestSuccess();
@@ -65,16 +58,14 @@ public class CircuitBreakerTests
         Assert.Equal(BreakerState.Open, _breaker.State);
 
         // Opened by ordinary failures: the base period again.
-        _time.Advance(OpenDuration);
+        AssertOpenFor(OpenDuration);
         Assert.True(_breaker.TryStartProbe());
     }
 
     [Fact]
     public void A_prompt_probe_answer_closes_the_breaker_fully()
     {
-        Fail(Threshold);
-        _time.Advance(OpenDuration);
-        Assert.True(_breaker.TryStartProbe());
+        OpenAndTakeProbe();
         _breaker.OnProbeSuccess();
 
         Fail(Threshold - 1);
@@ -156,9 +147,7 @@ public class CircuitBreakerTests
     [Fact]
     public void Half_open_breaker_keeps_refusing_requests_however_long_the_probe_takes()
     {
-        Fail(Threshold);
-        _time.Advance(OpenDuration);
-        Assert.True(_breaker.TryStartProbe());
+        OpenAndTakeProbe();
 
         _time.Advance(TimeSpan.FromMinutes(10));
 
@@ -168,9 +157,7 @@ public class CircuitBreakerTests
     [Fact]
     public void Successful_probe_closes_the_breaker()
     {
-        Fail(Threshold);
-        _time.Advance(OpenDuration);
-        Assert.True(_breaker.TryStartProbe());
+        OpenAndTakeProbe();
 
         _breaker.OnProbeSuccess();
 
@@ -183,9 +170,7 @@ public class CircuitBreakerTests
     [Fact]
     public void Failed_probe_reopens_the_breaker_for_twice_the_period()
     {
-        Fail(Threshold);
-        _time.Advance(OpenDuration);
-        Assert.True(_breaker.TryStartProbe());
+        OpenAndTakeProbe();
 
         _breaker.OnFailure();
 
@@ -227,9 +212,7 @@ public class CircuitBreakerTests
     [Fact]
     public void Failed_probe_raises_no_StateChanged_the_breaker_never_closed()
     {
-        Fail(Threshold);
-        _time.Advance(OpenDuration);
-        Assert.True(_breaker.TryStartProbe());
+        OpenAndTakeProbe();
 
         _breaker.OnFailure();
 
@@ -239,9 +222,7 @@ public class CircuitBreakerTests
     [Fact]
     public void Closing_resets_the_open_period_to_the_base_duration()
     {
-        Fail(Threshold);
-        _time.Advance(OpenDuration);
-        Assert.True(_breaker.TryStartProbe());
+        OpenAndTakeProbe();
         _breaker.OnFailure();
         _time.Advance(2 * OpenDuration);
         Assert.True(_breaker.TryStartProbe());
@@ -279,9 +260,7 @@ public class CircuitBreakerTests
     [Fact]
     public void Trip_on_a_half_open_breaker_leaves_the_probe_in_charge()
     {
-        Fail(Threshold);
-        _time.Advance(OpenDuration);
-        Assert.True(_breaker.TryStartProbe());
+        OpenAndTakeProbe();
 
         _breaker.Trip();
 
@@ -374,6 +353,14 @@ public class CircuitBreakerTests
         {
             _breaker.OnFailure();
         }
+    }
+
+    /// <summary>Opens the breaker (the threshold's failures), lets its open period pass and takes the probe.</summary>
+    private void OpenAndTakeProbe()
+    {
+        Fail(Threshold);
+        _time.Advance(OpenDuration);
+        Assert.True(_breaker.TryStartProbe());
     }
 
     /// <summary>Asserts the breaker refuses requests until exactly <paramref name="period"/> has passed (without taking the probe).</summary>

@@ -139,8 +139,7 @@ internal sealed partial class CacheAsideEngine
 
         try
         {
-            // The epoch GET (grouped types) is the next step: a slow GET leaves it charged to the GET's server.
-            return await LoadAsync(type, key, id, observed, fingerprint, state, loader, started, deadline, readSlow ? key : null, activity, cancellationToken).ConfigureAwait(false);
+            return await LoadAsync(type, key, id, observed, fingerprint, state, loader, started, deadline, readSlow, activity, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (CacheTracing.Failed(activity, ex))
         {

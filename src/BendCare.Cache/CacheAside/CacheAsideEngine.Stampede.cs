@@ -21,7 +21,7 @@ internal sealed partial class CacheAsideEngine
         Func<TState, CancellationToken, ValueTask<T?>> loader,
         long started,
         long deadline,
-        string? afterSlowStep,
+        bool readSlow,
         Activity? activity,
         CancellationToken cancellationToken)
     {
@@ -29,7 +29,8 @@ internal sealed partial class CacheAsideEngine
         if (type.Groups is { } groups && observed.IsKnown)
         {
             // Without the epoch the write-back is dropped and the flight is not shared, but the observed state is kept.
-            epoch = await ReadEpochAsync(type, groups, deadline, afterSlowStep).ConfigureAwait(false);
+            // The next step after the GET: when the GET was slow, running out of time here is charged to its server.
+            epoch = await ReadEpochAsync(type, groups, deadline, readSlow ? (RedisKey?)key : null).ConfigureAwait(false);
         }
 
         // A flight may be shared only when what its leader saw proves that no invalidation came between its start and
@@ -116,9 +117,9 @@ internal sealed partial class CacheAsideEngine
     /// Reads the group epoch. A value that is not an integer (a foreign writer) is unknown — no write-back, no shared
     /// flight — and is healed in the background by moving the epoch on, which makes every load in flight drop too.
     /// </summary>
-    private async ValueTask<long?> ReadEpochAsync<T>(CacheType<T> type, GroupIndex<T> groups, long deadline, string? afterSlowStep = null)
+    private async ValueTask<long?> ReadEpochAsync<T>(CacheType<T> type, GroupIndex<T> groups, long deadline, RedisKey? afterSlowStep = null)
     {
-        var read = await _connection.ExecuteAsync(groups.EpochKey, static (db, k) => db.StringGetAsync(k), (RedisKey)groups.EpochKey, type.Name, deadline, "GET", afterSlowStep is null ? (RedisKey?)null : (RedisKey)afterSlowStep).ConfigureAwait(false);
+        var read = await _connection.ExecuteAsync(groups.EpochKey, static (db, k) => db.StringGetAsync(k), (RedisKey)groups.EpochKey, type.Name, deadline, "GET", afterSlowStep).ConfigureAwait(false);
         if (read.IsOk)
         {
             if (read.Value.IsNull)

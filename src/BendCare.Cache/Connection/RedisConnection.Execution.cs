@@ -152,9 +152,10 @@ internal sealed partial class RedisConnection
     private bool RepliedSlowly(long sent, long latenessAtStart)
     {
         // The lateness measured since it was sent, and what the sweep has yet to measure (a reply handled before a
-        // late sweep), are this process's time, not Redis's.
+        // late sweep), are this process's time, not Redis's. A prompt reply (the hot path) reads no more than it did.
         long now = _time.GetTimestamp();
-        return now - sent - (_deadlines.Lateness - latenessAtStart) - _deadlines.UnmeasuredLateness(now) >= _slowReplyTimestampTicks;
+        long took = now - sent - (_deadlines.Lateness - latenessAtStart);
+        return took >= _slowReplyTimestampTicks && took - _deadlines.UnmeasuredLateness(now) >= _slowReplyTimestampTicks;
     }
 
     /// <summary>No reply by the deadline, checked when the deadline was handled: Redis (or the way to it) is slow.</summary>
