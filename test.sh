@@ -48,6 +48,9 @@ net8_seconds=$((SECONDS - started))
 
 # One closing line for the whole run, per target framework, summed over the test projects ("... - X.dll (net8.0)").
 awk -F'[:,]' -v t10="$net10_seconds" -v t8="$net8_seconds" '
+  # "  Failed Namespace.Class.Test [12 ms]": the closing line names them, since a CI log may keep only its tail.
+  /^  Failed [^ ].* \[[^]]+\]$/ { name = $0; sub(/^  Failed /, "", name); sub(/ \[.*/, "", name); sub(/\(.*/, "", name); n = split(name, parts, ".")
+    failedNames = failedNames (failedNames == "" ? "; failed: " : ", ") parts[n-1] "." parts[n] }
   /^(Passed|Failed)!/ {
     fw = $0; sub(/.*\(/, "", fw); sub(/\).*/, "", fw)
     for (i = 1; i <= NF; i++) {
@@ -57,8 +60,8 @@ awk -F'[:,]' -v t10="$net10_seconds" -v t8="$net8_seconds" '
   }
   END {
     if (!("net10.0" in seen) || !("net8.0" in seen)) { print "no test summary for net10.0 and net8.0"; exit 4 }
-    printf "net10.0: %d passed, %d failed, %d skipped (%d s); net8.0: %d passed, %d failed, %d skipped (%d s)\n",
-      p["net10.0"], f["net10.0"], s["net10.0"], t10, p["net8.0"], f["net8.0"], s["net8.0"], t8
+    printf "net10.0: %d passed, %d failed, %d skipped (%d s); net8.0: %d passed, %d failed, %d skipped (%d s)%s\n",
+      p["net10.0"], f["net10.0"], s["net10.0"], t10, p["net8.0"], f["net8.0"], s["net8.0"], t8, failedNames
     if (s["net10.0"] + s["net8.0"] > 0) exit 3
   }' "$log" || status=1
 exit "$status"
