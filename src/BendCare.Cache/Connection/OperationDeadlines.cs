@@ -9,6 +9,10 @@ namespace BendCare.Cache.Connection;
 /// Time this process spent late does not count against an operation. Each sweep measures how late it ran (beyond one
 /// tick of jitter); that lateness means a starved thread pool or a saturated CPU, and the socket completions that carry
 /// the replies wait for the same threads, so a reply may be sitting in the socket while the operation looks unanswered.
+/// The timer is one-shot, armed again by each sweep for one tick after it ran: a sweep's lateness is then the thread
+/// pool's queue delay at that moment, however slowly that delay grew. (A periodic timer fires on its own schedule, and
+/// a sweep measured against the sweep before it sees only the growth of a delay: a thread pool that grows slowly more
+/// starved, or stays starved, would look on time, and every reply its continuations handle late would look slow.)
 /// An operation times out when the time since it was sent, less the lateness measured meanwhile, passes its deadline,
 /// or when its deadline is <c>grace</c> behind in wall-clock time: the wait stays bounded on a machine that stays late.
 /// </para>
@@ -102,7 +106,14 @@ internal sealed class OperationDeadlines : IDisposable
     {
         if (Interlocked.Exchange(ref _sweeping, 1) == 1)
         {
-            return; // a slow pass is still running: it will see everything
+            // A slow pass is still running (or a test called this meanwhile): it sees everything, but it may be past the
+            // point where it arms the timer again, so this call keeps the timer going while something is tracked.
+            if (Volatile.Read(ref _armed) != 0)
+            {
+                Arm();
+            }
+
+            return;
         }
 
         PendingOperation? expired = null;
@@ -111,7 +122,6 @@ internal sealed class OperationDeadlines : IDisposable
             long now = _time.GetTimestamp();
             long late = now - Volatile.Read(ref _dueAt) - _lateTicks;
             long lateness = late > 0 ? Interlocked.Add(ref _lateness, late) : Volatile.Read(ref _lateness);
-            Volatile.Write(ref _dueAt, now + _tickTicks);
             var operation = Interlocked.Exchange(ref _head, null);
             while (operation is not null)
             {
@@ -134,10 +144,15 @@ internal sealed class OperationDeadlines : IDisposable
                 operation = next;
             }
 
-            if (Volatile.Read(ref _head) is null)
+            if (Volatile.Read(ref _head) is not null)
+            {
+                // One tick from now, not from the previous due time: the next sweep's lateness is the delay it meets.
+                Arm();
+            }
+            else
             {
                 // Disarm before clearing the flag, so a Track that arms after the flag is cleared is never undone here.
-                _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                ChangeTimer(Timeout.InfiniteTimeSpan);
 
                 // A full fence (not a release write): the read of the head below must not move before this store, or a
                 // Track that pushed meanwhile and saw the flag still set would be left without a timer.
@@ -214,10 +229,23 @@ internal sealed class OperationDeadlines : IDisposable
 
     private static long ToTimestamp(TimeProvider time, TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
 
+    /// <summary>Sets the timer to fire once, one tick from now (each sweep arms it again while something is tracked).</summary>
     private void Arm()
     {
         Volatile.Write(ref _dueAt, _time.GetTimestamp() + _tickTicks);
-        _timer.Change(_tick, _tick);
+        ChangeTimer(_tick);
+    }
+
+    private void ChangeTimer(TimeSpan dueTime)
+    {
+        try
+        {
+            _timer.Change(dueTime, Timeout.InfiniteTimeSpan);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed meanwhile: Dispose ends whatever is still tracked.
+        }
     }
 
     private void Push(PendingOperation operation)
