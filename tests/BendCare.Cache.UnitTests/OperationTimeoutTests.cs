@@ -85,13 +85,15 @@ public partial class OperationTimeoutTests
     }
 
     [Fact]
-    public async Task A_reply_slow_only_because_this_process_ran_late_starts_the_count_again()
+    public async Task A_reply_slow_only_because_this_process_ran_late_does_not_start_the_count_again()
     {
         // 60 % of the timeout passes in one step: the sweep's timer fires that late, so most of the wait was this
-        // process (a starved thread pool), not Redis. The reply then counts as the fast one it was.
+        // process (a starved thread pool). Whether Redis was fast meanwhile is unknown: the reply is no proof of health
+        // (its not counting as slow is A_step_left_without_time_after_a_reply_slow_only_because_this_process_ran_late_counts_nothing).
+        // Were it one, a slow Redis on a machine that stalls could reset the count for ever and never open the breaker.
         var state = await BreakerAfterTimeoutReplyTimeoutAsync(time => time.Advance(Options.OperationTimeout * 0.6));
 
-        Assert.Equal(BreakerState.Closed, state);
+        Assert.Equal(BreakerState.Open, state);
     }
 
     [Fact]

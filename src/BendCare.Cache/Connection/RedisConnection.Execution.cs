@@ -109,7 +109,7 @@ internal sealed partial class RedisConnection
         }
         catch (Exception ex)
         {
-            return new ValueTask<OperationResult<T>>(OnFailed<T>(breaker, ex, cacheType, route, slow: false));
+            return new ValueTask<OperationResult<T>>(OnFailed<T>(breaker, ex, cacheType, route, ReplySpeed.Prompt));
         }
 
         if (task.IsCompleted)
@@ -125,37 +125,47 @@ internal sealed partial class RedisConnection
     /// <summary>The reply arrived (whenever its continuation got to run): a success, a data error or a failure of Redis.</summary>
     internal OperationResult<T> OnReplied<T>(Task<T> task, CircuitBreaker breaker, string cacheType, in RedisKey route, long sent, long latenessAtStart)
     {
-        // A reply that took more than half the timeout is no proof of health: it neither resets the failure count nor
-        // adds to it, so a Redis slow enough to push a request's later steps past the timeout opens the breaker. That
-        // holds for background work too (a write-back has a timeout of its own): its slow replies landing between the
-        // requests' timeouts would otherwise start the count again, and every request keep waiting a whole timeout.
-        // Time this process ran late meanwhile is not Redis being slow (see OperationDeadlines), so it is left out.
-        bool slow = RepliedSlowly(sent, latenessAtStart);
+        // A reply that took more than half the timeout is no proof of health: it does not reset the failure count, so a
+        // Redis slow enough to push a request's later steps past the timeout opens the breaker. That holds for
+        // background work too (a write-back has a timeout of its own): its slow replies landing between the requests'
+        // timeouts would otherwise start the count again, and every request keep waiting a whole timeout. Time this
+        // process ran late meanwhile is not Redis being slow (see OperationDeadlines); a reply slow only with it counts
+        // for nothing either way.
+        var speed = SpeedOfReply(sent, latenessAtStart);
         if (task.IsCompletedSuccessfully)
         {
-            if (!slow)
+            if (speed == ReplySpeed.Prompt)
             {
                 breaker.OnRequestSuccess();
             }
 
-            return new OperationResult<T>(task.Result) { Slow = slow };
+            return new OperationResult<T>(task.Result) { Slow = speed == ReplySpeed.Slow };
         }
 
         Exception error = task.Exception?.InnerException ?? new TaskCanceledException(task);
-        return OnFailed<T>(breaker, error, cacheType, route, slow);
+        return OnFailed<T>(breaker, error, cacheType, route, speed);
     }
 
     /// <summary>
-    /// Whether an operation sent at <paramref name="sent"/> and answered now took more than half the operation timeout,
-    /// less the time this process ran late meanwhile (<see cref="OperationDeadlines.Lateness"/>): Redis being slow.
+    /// How fast an operation sent at <paramref name="sent"/> and answered now was: prompt within half the operation
+    /// timeout; past it, slow unless the time this process ran late meanwhile (<see cref="OperationDeadlines.Lateness"/>)
+    /// brings it back under, which excuses it.
     /// </summary>
-    private bool RepliedSlowly(long sent, long latenessAtStart)
+    private ReplySpeed SpeedOfReply(long sent, long latenessAtStart)
     {
-        // The lateness measured since it was sent, and what the sweep has yet to measure (a reply handled before a
-        // late sweep), are this process's time, not Redis's. A prompt reply (the hot path) reads no more than it did.
+        // A prompt reply (the hot path) reads one timestamp. Past that, the lateness measured since it was sent, and
+        // what the sweep has yet to measure (a reply handled before a late sweep), are this process's time, not Redis's.
         long now = _time.GetTimestamp();
-        long took = now - sent - (_deadlines.Lateness - latenessAtStart);
-        return took >= _slowReplyTimestampTicks && took - _deadlines.UnmeasuredLateness(now) >= _slowReplyTimestampTicks;
+        long took = now - sent;
+        if (took < _slowReplyTimestampTicks)
+        {
+            return ReplySpeed.Prompt;
+        }
+
+        took -= _deadlines.Lateness - latenessAtStart;
+        return took >= _slowReplyTimestampTicks && took - _deadlines.UnmeasuredLateness(now) >= _slowReplyTimestampTicks
+            ? ReplySpeed.Slow
+            : ReplySpeed.Excused;
     }
 
     /// <summary>No reply by the deadline, checked when the deadline was handled: Redis (or the way to it) is slow.</summary>
@@ -170,17 +180,17 @@ internal sealed partial class RedisConnection
     /// <summary>What a request gets for an operation without a reply in time.</summary>
     internal static OperationResult<T> TimedOutResult<T>() => new(OperationStatus.TimedOut, NoReplyInTime);
 
-    private OperationResult<T> OnFailed<T>(CircuitBreaker breaker, Exception exception, string cacheType, in RedisKey route, bool slow)
+    private OperationResult<T> OnFailed<T>(CircuitBreaker breaker, Exception exception, string cacheType, in RedisKey route, ReplySpeed speed)
     {
         if (FailureClassifier.IsDataError(exception))
         {
             // Redis answered: it is healthy, the data at the key (or our command) is not.
-            if (!slow)
+            if (speed == ReplySpeed.Prompt)
             {
                 breaker.OnRequestSuccess();
             }
 
-            return new OperationResult<T>(OperationStatus.DataError, exception) { Slow = slow };
+            return new OperationResult<T>(OperationStatus.DataError, exception) { Slow = speed == ReplySpeed.Slow };
         }
 
         _metrics.RedisError(cacheType);

@@ -76,7 +76,7 @@ internal sealed partial class RedisConnection
             }
             else
             {
-                _ = OnFailed<TimeSpan>(breaker, ping?.Exception?.InnerException ?? ex, "probe", default, slow: false);
+                _ = OnFailed<TimeSpan>(breaker, ping?.Exception?.InnerException ?? ex, "probe", default, ReplySpeed.Prompt);
             }
 
             if (endpoint is not null)
