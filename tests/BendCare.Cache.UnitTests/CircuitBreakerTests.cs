@@ -13,6 +13,7 @@ public class CircuitBreakerTests
     private const int Threshold = 3;
     private static readonly TimeSpan OpenDuration = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxOpenDuration = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan StablePeriod = TimeSpan.FromSeconds(10);
 
     private readonly FakeTimeProvider _time = new();
     private readonly CircuitBreaker _breaker;
@@ -20,7 +21,7 @@ public class CircuitBreakerTests
 
     public CircuitBreakerTests()
     {
-        _breaker = new CircuitBreaker(Threshold, OpenDuration, MaxOpenDuration, _time);
+        _breaker = new CircuitBreaker(Threshold, OpenDuration, MaxOpenDuration, StablePeriod, _time);
         _breaker.StateChanged += (from, to) => _changes.Add((from, to));
     }
 
@@ -43,6 +44,32 @@ public class CircuitBreakerTests
         _breaker.OnFailure();
         AssertOpenFor(2 * OpenDuration);
         Assert.True(_breaker.TryStartProbe());
+    }
+
+    [Fact]
+    public void A_breaker_primed_just_under_a_stable_period_ago_reopens_at_one_failure_with_the_period_doubled_again()
+    {
+        PrimeAfterAFailedProbe();
+
+        _time.Advance(StablePeriod - TimeSpan.FromTicks(1));
+        _breaker.OnFailure();
+
+        AssertOpenFor(4 * OpenDuration);
+    }
+
+    [Fact]
+    public void A_breaker_primed_a_stable_period_ago_without_a_failure_since_counts_a_failure_as_an_ordinary_one()
+    {
+        // Redis stayed slow but answered in time for a whole stable period: no prompt reply made the breaker an
+        // ordinary one, but a failure now is a first failure, not a reopening for a doubled period.
+        PrimeAfterAFailedProbe();
+
+        _time.Advance(StablePeriod);
+        Fail(Threshold - 1);
+        Assert.Equal(BreakerState.Closed, _breaker.State);
+        Fail(1);
+
+        AssertOpenFor(OpenDuration);
     }
 
     [Fact]
@@ -318,7 +345,7 @@ public class CircuitBreakerTests
     [Fact]
     public void Threshold_of_one_opens_on_the_first_failure()
     {
-        var breaker = new CircuitBreaker(1, OpenDuration, MaxOpenDuration, _time);
+        var breaker = new CircuitBreaker(1, OpenDuration, MaxOpenDuration, StablePeriod, _time);
 
         breaker.OnFailure();
 
@@ -361,6 +388,17 @@ public class CircuitBreakerTests
         Fail(Threshold);
         _time.Advance(OpenDuration);
         Assert.True(_breaker.TryStartProbe());
+    }
+
+    /// <summary>Opens the breaker, fails its first probe (period doubled), then closes it primed with a slow probe.</summary>
+    private void PrimeAfterAFailedProbe()
+    {
+        OpenAndTakeProbe();
+        _breaker.OnFailure();
+        AssertOpenFor(2 * OpenDuration);
+        Assert.True(_breaker.TryStartProbe());
+        _breaker.OnProbeSuccess(slow: true);
+        Assert.Equal(BreakerState.Closed, _breaker.State);
     }
 
     /// <summary>Asserts the breaker refuses requests until exactly <paramref name="period"/> has passed (without taking the probe).</summary>

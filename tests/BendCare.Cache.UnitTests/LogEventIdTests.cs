@@ -34,6 +34,7 @@ public class LogEventIdTests
         [nameof(Log.CredentialsProviderFailedId)] = 2011,
         [nameof(Log.ConnectionRenewedId)] = 2012,
         [nameof(Log.ApplicationConnectionNotReplacedId)] = 2013,
+        [nameof(Log.ProbeAnsweredSlowlyId)] = 2014,
         [nameof(Log.UnreadableEntryId)] = 3001,
         [nameof(Log.WrongTypeEntryId)] = 3002,
         [nameof(Log.FingerprintMismatchId)] = 3003,

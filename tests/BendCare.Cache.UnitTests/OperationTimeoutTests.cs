@@ -41,7 +41,7 @@ public partial class OperationTimeoutTests
     {
         await using var rig = await Rig.StartAsync();
         var (time, connection, timeouts) = (rig.Time, rig.Connection, rig.Timeouts);
-        var breaker = new CircuitBreaker(1, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), time);
+        var breaker = new CircuitBreaker(1, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10), time);
 
         // An operation whose reply is in but whose reply continuation never ran (never registered here): only the
         // deadline handler can complete it, and it must do so with the reply.

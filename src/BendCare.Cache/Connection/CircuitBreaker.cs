@@ -9,20 +9,28 @@ internal sealed class CircuitBreaker
     private readonly int _threshold;
     private readonly TimeSpan _baseOpen;
     private readonly TimeSpan _maxOpen;
+    private readonly TimeSpan _stablePeriod;
     private readonly TimeProvider _time;
     private readonly object _gate = new();
     private volatile int _state;
     private int _consecutiveFailures;
     private bool _primed;
+    private long _primedAt;
     private TimeSpan _currentOpen;
     private long _openUntil;
     private long _openedAt;
 
-    public CircuitBreaker(int threshold, TimeSpan openDuration, TimeSpan maxOpenDuration, TimeProvider time)
+    /// <param name="threshold">Consecutive failures that open the breaker.</param>
+    /// <param name="openDuration">The first open period.</param>
+    /// <param name="maxOpenDuration">The longest open period (each failed probe doubles it up to this).</param>
+    /// <param name="stablePeriod">How long a breaker closed primed by a slow probe stays primed without a failure.</param>
+    /// <param name="time">The clock.</param>
+    public CircuitBreaker(int threshold, TimeSpan openDuration, TimeSpan maxOpenDuration, TimeSpan stablePeriod, TimeProvider time)
     {
         _threshold = threshold;
         _baseOpen = openDuration;
         _maxOpen = maxOpenDuration;
+        _stablePeriod = stablePeriod;
         _currentOpen = openDuration;
         _time = time;
     }
@@ -83,8 +91,10 @@ internal sealed class CircuitBreaker
     /// A probe succeeded: closes the breaker. A <paramref name="slow"/> answer (more than half the operation timeout)
     /// closes it primed: one failure short of the threshold, and its open period kept, so the next failure opens it
     /// again at once with the period doubled. A Redis that answers slowly but in time keeps serving (a breaker held open
-    /// on it would disable the cache for good); one too slow for requests costs one timed-out request per probe, not a
-    /// threshold's worth, and is probed less and less often.
+    /// on it would disable the cache for good); one too slow for requests costs the requests of one timeout per probe,
+    /// not a threshold's worth, and is probed less and less often. Primed lasts one stable period without a failure: a
+    /// Redis that stayed slow but answered in time that long is an ordinary one again, and a failure a day later is a
+    /// first failure, not a reopening for the longest period.
     /// </summary>
     public void OnProbeSuccess(bool slow = false)
     {
@@ -111,6 +121,7 @@ internal sealed class CircuitBreaker
             {
                 _consecutiveFailures = _threshold - 1;
                 _primed = true;
+                _primedAt = _time.GetTimestamp();
             }
             else
             {
@@ -135,6 +146,14 @@ internal sealed class CircuitBreaker
             switch (previous)
             {
                 case BreakerState.Closed:
+                    if (_primed && _time.GetElapsedTime(_primedAt) >= _stablePeriod)
+                    {
+                        // Primed long ago, and no failure since: this one is counted as by an ordinary breaker.
+                        _primed = false;
+                        _consecutiveFailures = 0;
+                        _currentOpen = _baseOpen;
+                    }
+
                     if (++_consecutiveFailures < _threshold)
                     {
                         return;

@@ -58,14 +58,14 @@ internal sealed partial class RedisConnection
         {
             ping = endpoint is null ? multiplexer.GetDatabase().PingAsync() : multiplexer.GetServer(endpoint).PingAsync();
             await ping.WaitAsync(_timerTimeout, _time).ConfigureAwait(false);
-            OnProbeAnswered(breaker, ping.Result);
+            OnProbeAnswered(breaker, endpoint, ping.Result);
         }
         catch (Exception ex)
         {
             if (ping is { IsCompletedSuccessfully: true })
             {
-                // The reply arrived; only its continuation was late (a busy machine): Redis answered in time.
-                OnProbeAnswered(breaker, ping.Result);
+                // The reply arrived; only its continuation was late (a busy machine): the client's own latency judges it.
+                OnProbeAnswered(breaker, endpoint, ping.Result);
                 return;
             }
 
@@ -95,18 +95,26 @@ internal sealed partial class RedisConnection
     }
 
     /// <summary>
-    /// The probe's PING was answered in time. Its latency is the client's own measure (taken on its reader, so a late
+    /// The probe's PING was answered. Its latency is the client's own measure (taken on its reader, so a late
     /// continuation here is not in it). An answer slower than half the operation timeout closes the breaker primed (see
     /// <see cref="CircuitBreaker.OnProbeSuccess"/>): closing it plainly made it flap on a Redis that stays slow, each
     /// closing sending a threshold's worth of requests back to wait their whole budget; holding it open would disable
-    /// the cache for good on a Redis whose round trip is merely long.
+    /// the cache for good on a Redis whose round trip is merely long. An answer that took the whole operation timeout
+    /// (its continuation only ran late, so the wait above did not end it) is a failed probe: a request would have
+    /// timed out on it.
     /// </summary>
-    private void OnProbeAnswered(CircuitBreaker breaker, TimeSpan latency)
+    private void OnProbeAnswered(CircuitBreaker breaker, EndPoint? endpoint, TimeSpan latency)
     {
+        if (latency >= _options.OperationTimeout)
+        {
+            _ = OnTimedOut<TimeSpan>(breaker, "probe", default);
+            return;
+        }
+
         bool slow = latency.TotalSeconds * _time.TimestampFrequency >= _slowReplyTimestampTicks;
         if (slow)
         {
-            Log.BackgroundOperationFailed(_logger, "probe", $"PING answered in {latency.TotalMilliseconds:F0} ms, more than half the operation timeout: the breaker closes primed (one failure reopens it)");
+            Log.ProbeAnsweredSlowly(_logger, endpoint?.ToString() ?? "the server", latency.TotalMilliseconds);
         }
 
         breaker.OnProbeSuccess(slow);

@@ -163,7 +163,7 @@ internal sealed partial class RedisConnection : IAsyncDisposable, IDisposable
 
     private CircuitBreaker NewBreaker()
     {
-        var breaker = new CircuitBreaker(_options.BreakerFailureThreshold, _options.BreakerOpenDuration, _options.BreakerMaxOpenDuration, _time);
+        var breaker = new CircuitBreaker(_options.BreakerFailureThreshold, _options.BreakerOpenDuration, _options.BreakerMaxOpenDuration, _options.BreakerStablePeriod, _time);
         breaker.StateChanged += OnBreakerStateChanged;
         return breaker;
     }
