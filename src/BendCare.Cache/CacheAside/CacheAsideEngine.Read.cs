@@ -120,8 +120,8 @@ internal sealed partial class CacheAsideEngine
             }
             else if (status == OperationStatus.DataError)
             {
-                observed = await HealWrongTypeAsync(type, key, id, deadline, readSlow).ConfigureAwait(false);
-                readSlow = false; // the heal step was the last one before the loader
+                // The heal is the step before the epoch GET now: its slowness is what that step passes on.
+                (observed, readSlow) = await HealWrongTypeAsync(type, key, id, deadline, readSlow).ConfigureAwait(false);
                 outcome = ReadOutcome.UnreadableHealed;
             }
             else
@@ -249,14 +249,15 @@ internal sealed partial class CacheAsideEngine
     /// <summary>
     /// A foreign writer left a list/hash/... at our key. Delete it (only if it is still not a string) before the loader
     /// runs, so any invalidation that lands after the delete also lands after the load began and wins the compare-and-set.
+    /// Returns the state that leaves, and whether the delete's reply was slow (the epoch GET after it passes that on).
     /// </summary>
-    private async ValueTask<ObservedState> HealWrongTypeAsync<T>(CacheType<T> type, string key, string id, long deadline, bool readSlow)
+    private async ValueTask<(ObservedState Observed, bool Slow)> HealWrongTypeAsync<T>(CacheType<T> type, string key, string id, long deadline, bool readSlow)
     {
         _metrics.Unreadable(type.Tag);
         Log.WrongTypeEntry(_logger, type.Name, type.LogId(id));
         var deleted = await _connection.ExecuteAsync(key, static (db, k) => db.ScriptEvaluateAsync(Scripts.DeleteIfNotString, [k]), (RedisKey)key, type.Name, deadline, "EVAL", readSlow ? (RedisKey?)key : null).ConfigureAwait(false);
 
         // Not deleted: someone wrote a string there meanwhile (an invalidation's tombstone); load without writing back.
-        return deleted.IsOk && (long)deleted.Value == 1 ? ObservedState.Absent : ObservedState.Unknown;
+        return (deleted.IsOk && (long)deleted.Value == 1 ? ObservedState.Absent : ObservedState.Unknown, deleted.Slow);
     }
 }

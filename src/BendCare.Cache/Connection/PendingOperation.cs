@@ -19,10 +19,11 @@ internal sealed class PendingOperation<T> : PendingOperation, IValueTaskSource<O
     private readonly string _cacheType;
     private readonly RedisKey _route;
     private readonly long _sent;
+    private readonly TimeoutCharge? _chargeTo;
     private ManualResetValueTaskSourceCore<OperationResult<T>> _core;
     private int _done;
 
-    public PendingOperation(RedisConnection connection, Task<T> task, CircuitBreaker breaker, string cacheType, in RedisKey route, long sent, long expiresAt, long latenessAtStart)
+    public PendingOperation(RedisConnection connection, Task<T> task, CircuitBreaker breaker, string cacheType, in RedisKey route, long sent, long expiresAt, long latenessAtStart, TimeoutCharge? chargeTo = null)
         : base(expiresAt, latenessAtStart)
     {
         _connection = connection;
@@ -31,6 +32,7 @@ internal sealed class PendingOperation<T> : PendingOperation, IValueTaskSource<O
         _cacheType = cacheType;
         _route = route;
         _sent = sent;
+        _chargeTo = chargeTo;
     }
 
     public override bool IsDone => Volatile.Read(ref _done) != 0;
@@ -54,7 +56,9 @@ internal sealed class PendingOperation<T> : PendingOperation, IValueTaskSource<O
             OperationResult<T> result;
             try
             {
-                result = _connection.OnTimedOut<T>(_breaker, _cacheType, _route);
+                result = _chargeTo is { } charge
+                    ? _connection.OnTimedOut<T>(charge.Breaker, _cacheType, charge.Route)
+                    : _connection.OnTimedOut<T>(_breaker, _cacheType, _route);
             }
             catch (Exception)
             {
@@ -113,3 +117,9 @@ internal sealed class PendingOperation<T> : PendingOperation, IValueTaskSource<O
         }
     }
 }
+
+/// <summary>
+/// Who a timed-out operation's timeout is charged to when not its own server: a step sent with a sliver of budget left
+/// by a slow previous step on another shard (see <c>RedisConnection.ExecuteOn</c>).
+/// </summary>
+internal sealed record TimeoutCharge(CircuitBreaker Breaker, RedisKey Route);

@@ -54,44 +54,71 @@ internal sealed partial class RedisConnection
         var breaker = _breakers.For(route);
         if (breaker.State != BreakerState.Closed)
         {
+            // Not sent; a slow previous step that spent the budget is charged all the same (on a cluster, an open
+            // breaker of this step's shard must not hide the slowness of the previous step's).
+            if (afterSlowStep is { } previous && deadline != 0)
+            {
+                _ = IsOutOfTime<T>(deadline, _time.GetTimestamp(), previous, cacheType);
+            }
+
             return new ValueTask<OperationResult<T>>(OperationResult<T>.Skipped);
         }
 
         long sent = _time.GetTimestamp();
         long expiresAt = sent + _timerTimeoutTimestampTicks;
+        TimeoutCharge? chargeTo = null;
         if (deadline != 0)
         {
-            if (deadline <= sent)
+            if (IsOutOfTime<T>(deadline, sent, afterSlowStep, cacheType))
             {
-                // The request's earlier steps used its whole budget: not sent. When its previous step's reply was slow,
-                // Redis spent it (a GET answered just inside the budget leaves the epoch GET nothing), and the server
-                // that answered slowly is charged a timeout: a Redis that slow would otherwise make every such request
-                // wait its whole budget with the breaker closed. Not while this process is running late right now (a
-                // stall whose lateness the sweep has yet to measure made that reply look slow), and not after a prompt
-                // reply: then this process spent the budget (a stall, a first call's compiling), and nothing counts.
-                if (afterSlowStep is { } slowStep && !_deadlines.IsRunningLate(sent))
-                {
-                    _ = OnTimedOut<T>(_breakers.For(slowStep), cacheType, slowStep);
-                }
-
                 return new ValueTask<OperationResult<T>>(OperationResult<T>.OutOfTime);
             }
 
             expiresAt = deadline;
+
+            // Sent with less than half a timeout left by a slow previous step on another server (a cluster shard): if it
+            // times out, that server spent the budget, not this one, which is charged only for a fair share of it.
+            if (afterSlowStep is { } previous && deadline - sent < _slowReplyTimestampTicks && _breakers.For(previous) is var slowBreaker && slowBreaker != breaker)
+            {
+                chargeTo = new TimeoutCharge(slowBreaker, previous);
+            }
         }
 
         // Only a command actually sent gets a span; a span must not outlive its own async flow, so a traced command
         // runs in a state machine of its own (a cost paid only while someone traces Redis commands).
         return command is not null && Diagnostics.CacheTracing.Redis.HasListeners()
-            ? SendTracedAsync(database, route, operation, state, cacheType, sent, expiresAt, command)
-            : Send(database, route, operation, state, cacheType, breaker, sent, expiresAt);
+            ? SendTracedAsync(database, route, operation, state, cacheType, sent, expiresAt, command, chargeTo)
+            : Send(database, route, operation, state, cacheType, breaker, sent, expiresAt, chargeTo);
+    }
+
+    /// <summary>
+    /// Whether a step of a request's Redis phase finds its budget spent at <paramref name="now"/>: then it is not sent.
+    /// When its previous step's reply was slow, Redis spent it (a GET answered just inside the budget leaves the epoch
+    /// GET nothing), and the server that answered slowly is charged a timeout: a Redis that slow would otherwise make
+    /// every such request wait its whole budget with the breaker closed. Not while this process is running late right
+    /// now (a stall whose lateness the sweep has yet to measure made that reply look slow), and not after a prompt
+    /// reply: then this process spent the budget (a stall, a first call's compiling), and nothing counts.
+    /// </summary>
+    private bool IsOutOfTime<T>(long deadline, long now, RedisKey? afterSlowStep, string cacheType)
+    {
+        if (deadline > now)
+        {
+            return false;
+        }
+
+        if (afterSlowStep is { } slowStep && !_deadlines.IsRunningLate(now))
+        {
+            _ = OnTimedOut<T>(_breakers.For(slowStep), cacheType, slowStep);
+        }
+
+        return true;
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<OperationResult<T>> SendTracedAsync<TState, T>(IDatabase database, RedisKey route, Func<IDatabase, TState, Task<T>> operation, TState state, string cacheType, long sent, long expiresAt, string command)
+    private async ValueTask<OperationResult<T>> SendTracedAsync<TState, T>(IDatabase database, RedisKey route, Func<IDatabase, TState, Task<T>> operation, TState state, string cacheType, long sent, long expiresAt, string command, TimeoutCharge? chargeTo)
     {
         using var span = Diagnostics.CacheTracing.StartCommand(command);
-        var result = await Send(database, route, operation, state, cacheType, _breakers.For(route), sent, expiresAt).ConfigureAwait(false);
+        var result = await Send(database, route, operation, state, cacheType, _breakers.For(route), sent, expiresAt, chargeTo).ConfigureAwait(false);
         if (result.Error is { } error)
         {
             Diagnostics.CacheTracing.CommandFailed(span, result.Status, error);
@@ -100,7 +127,7 @@ internal sealed partial class RedisConnection
         return result;
     }
 
-    private ValueTask<OperationResult<T>> Send<TState, T>(IDatabase database, in RedisKey route, Func<IDatabase, TState, Task<T>> operation, TState state, string cacheType, CircuitBreaker breaker, long sent, long expiresAt)
+    private ValueTask<OperationResult<T>> Send<TState, T>(IDatabase database, in RedisKey route, Func<IDatabase, TState, Task<T>> operation, TState state, string cacheType, CircuitBreaker breaker, long sent, long expiresAt, TimeoutCharge? chargeTo)
     {
         Task<T> task;
         try
@@ -117,7 +144,7 @@ internal sealed partial class RedisConnection
             return new ValueTask<OperationResult<T>>(OnReplied(task, breaker, cacheType, route, sent, _deadlines.Lateness));
         }
 
-        var pending = new PendingOperation<T>(this, task, breaker, cacheType, route, sent, expiresAt, _deadlines.Lateness);
+        var pending = new PendingOperation<T>(this, task, breaker, cacheType, route, sent, expiresAt, _deadlines.Lateness, chargeTo);
         _deadlines.Track(pending);
         return pending.Start();
     }

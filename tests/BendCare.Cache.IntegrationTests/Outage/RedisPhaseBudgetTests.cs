@@ -123,6 +123,10 @@ public sealed class RedisPhaseBudgetTests(SharedRedisFixture redis, ITestOutputH
         output.WriteLine($"round trip {roundTrip.TotalMilliseconds:F0} ms, timeout {timeout.TotalMilliseconds:F0} ms, {calls} calls while slow, {extra} more user context timeouts, at {string.Join(", ", timedOutAt.Select(t => $"{t} ms"))}");
         Assert.True(extra <= 3, $"{extra} requests timed out in 3 s while Redis stayed slow");
 
+        // And at least one did: the breaker closed (primed) on a slow but answering Redis, rather than staying open
+        // for good, which would disable the cache on a Redis whose round trip is merely long.
+        Assert.True(extra >= 1, "no request reached Redis in 3 s: the breaker never closed on a slow but answering Redis");
+
         // Fast again: a probe closes it for good, and requests read Redis once more.
         slow.Heal();
         var healed = Stopwatch.StartNew();
