@@ -17,7 +17,7 @@ public partial class OperationTimeoutTests
         // multiplexer's own timeout: what disposal promises to end at once.
         var clock = new ManualClock();
         using var deadlines = new OperationDeadlines(clock, Tick, grace: TimeSpan.FromSeconds(1), complete: Inline);
-        var operation = new DisposingWhenLookedAt(clock.At(TimeSpan.FromMilliseconds(100)), deadlines.Lateness, deadlines);
+        var operation = new DisposingWhenLookedAt(clock.At(TimeSpan.FromMilliseconds(100)), clock.Now, deadlines);
         deadlines.Track(operation);
 
         clock.Now = clock.At(Tick);
@@ -44,7 +44,7 @@ public partial class OperationTimeoutTests
     }
 
     /// <summary>An operation not yet done whose first <see cref="IsDone"/> check runs the disposal (another thread's, at that instant).</summary>
-    private sealed class DisposingWhenLookedAt(long expiresAt, long latenessAtStart, OperationDeadlines deadlines) : PendingOperation(expiresAt, latenessAtStart)
+    private sealed class DisposingWhenLookedAt(long expiresAt, long sent, OperationDeadlines deadlines) : PendingOperation(expiresAt, sent)
     {
         public int Expired;
 

@@ -44,7 +44,7 @@ public partial class OperationTimeoutTests
     {
         var clock = new ManualClock();
         using var deadlines = new OperationDeadlines(clock, TimeSpan.FromMilliseconds(tickMs), grace: TimeSpan.FromSeconds(1), complete: Inline);
-        var operation = new Recorded(clock.At(TimeSpan.FromMilliseconds(deadlineMs)), deadlines.Lateness);
+        var operation = new Recorded(clock.At(TimeSpan.FromMilliseconds(deadlineMs)), clock.Now);
         deadlines.Track(operation);
 
         var at = TimeSpan.Zero;

@@ -45,7 +45,7 @@ public partial class OperationTimeoutTests
 
         // An operation whose reply is in but whose reply continuation never ran (never registered here): only the
         // deadline handler can complete it, and it must do so with the reply.
-        var operation = new PendingOperation<bool>(connection, Task.FromResult(true), breaker, "test", "key", time.GetTimestamp(), time.GetTimestamp(), 0);
+        var operation = new PendingOperation<bool>(connection, Task.FromResult(true), breaker, "test", "key", time.GetTimestamp(), time.GetTimestamp());
         operation.Expire();
         var result = await new ValueTask<OperationResult<bool>>(operation, 0);
 
@@ -198,7 +198,7 @@ public partial class OperationTimeoutTests
         // The sweep's own timer ran late: the thread pool was starved, and the reply may be waiting in the socket for it.
         var clock = new ManualClock();
         using var deadlines = new OperationDeadlines(clock, Tick, grace: TimeSpan.FromSeconds(1), complete: Inline);
-        var operation = new Recorded(clock.At(TimeSpan.FromMilliseconds(100)), deadlines.Lateness);
+        var operation = new Recorded(clock.At(TimeSpan.FromMilliseconds(100)), clock.Now);
         deadlines.Track(operation);
 
         // Due at 5 ms, ran at 120 ms: 99 ms of it late (16 ms of a timer's resolution allowed), so the 100 ms deadline
@@ -213,7 +213,7 @@ public partial class OperationTimeoutTests
     {
         var clock = new ManualClock();
         using var deadlines = new OperationDeadlines(clock, Tick, grace: TimeSpan.FromMilliseconds(150), complete: Inline);
-        var operation = new Recorded(clock.At(TimeSpan.FromMilliseconds(100)), deadlines.Lateness);
+        var operation = new Recorded(clock.At(TimeSpan.FromMilliseconds(100)), clock.Now);
         deadlines.Track(operation);
 
         clock.Now = clock.At(TimeSpan.FromMilliseconds(200));
@@ -230,8 +230,8 @@ public partial class OperationTimeoutTests
     {
         var clock = new ManualClock();
         using var deadlines = new OperationDeadlines(clock, Tick, grace: TimeSpan.FromSeconds(1), complete: Inline);
-        var early = new Recorded(clock.At(TimeSpan.FromMilliseconds(4)), deadlines.Lateness);
-        var later = new Recorded(clock.At(TimeSpan.FromMilliseconds(50)), deadlines.Lateness);
+        var early = new Recorded(clock.At(TimeSpan.FromMilliseconds(4)), clock.Now);
+        var later = new Recorded(clock.At(TimeSpan.FromMilliseconds(50)), clock.Now);
         deadlines.Track(early);
         deadlines.Track(later);
 
@@ -390,7 +390,7 @@ public partial class OperationTimeoutTests
     }
 
     /// <summary>An operation in flight that records how often it was expired.</summary>
-    private sealed class Recorded(long expiresAt, long latenessAtStart) : PendingOperation(expiresAt, latenessAtStart)
+    private sealed class Recorded(long expiresAt, long sent) : PendingOperation(expiresAt, sent)
     {
         public int Expired;
 

@@ -3,7 +3,7 @@ namespace BendCare.Cache.Connection;
 /// <summary>
 /// The operation timeout of every request in flight, enforced by one timer for all of them instead of a timer per
 /// operation (which costs an allocation and the timer queue's lock on every call). Operations are pushed on a lock-free
-/// stack; a periodic sweep, armed only while something is in flight, drops the finished ones and expires the overdue
+/// stack; a sweep every tick, armed only while something is in flight, drops the finished ones and expires the overdue
 /// ones. An operation is expired at most one tick after its deadline, so the deadlines are set one tick early.
 /// <para>
 /// Time this process spent late does not count against an operation. Each sweep measures how late it ran (beyond one
@@ -13,12 +13,21 @@ namespace BendCare.Cache.Connection;
 /// pool's queue delay at that moment, however slowly that delay grew. (A periodic timer fires on its own schedule, and
 /// a sweep measured against the sweep before it sees only the growth of a delay: a thread pool that grows slowly more
 /// starved, or stays starved, would look on time, and every reply its continuations handle late would look slow.)
-/// An operation times out when the time since it was sent, less the lateness measured meanwhile, passes its deadline,
-/// or when its deadline is <c>grace</c> behind in wall-clock time: the wait stays bounded on a machine that stays late.
+/// </para>
+/// <para>
+/// What an operation is excused (<see cref="LatenessFor"/>) is a level, not a running total: a steady queue delay D
+/// delays a reply by D once, however long the operation waits. It is the largest of the latest sweep's lateness (the
+/// queue delay now), the lateness of the sweep that is overdue now, and each lateness measured since the operation was
+/// sent, cut to the time since it was sent (a stall that ended since), never more than the operation's own time. An
+/// operation times out when its deadline is that far behind, or <c>grace</c> behind: the wait stays bounded on a
+/// machine that stays late.
 /// </para>
 /// </summary>
 internal sealed class OperationDeadlines : IDisposable
 {
+    /// <summary>How many late sweeps are remembered: more than an operation's longest life (deadline plus grace) holds.</summary>
+    private const int HistoryLength = 256;
+
     private readonly TimeProvider _time;
     private readonly TimeSpan _tick;
     private readonly long _tickTicks;
@@ -26,9 +35,13 @@ internal sealed class OperationDeadlines : IDisposable
     private readonly long _graceTicks;
     private readonly ITimer _timer;
     private readonly Action<PendingOperation> _complete;
+    private readonly long _origin;
+    private readonly long _ticksPerMillisecond;
+    private readonly long[] _history = new long[HistoryLength];
     private PendingOperation? _head;
     private long _dueAt;
-    private long _lateness;
+    private long _lastLate;
+    private int _historyNext;
     private int _armed;
     private int _sweeping;
     private int _disposed;
@@ -47,6 +60,8 @@ internal sealed class OperationDeadlines : IDisposable
         // a few ms on Linux for a 1 ms period): a sweep that late is the clock, not a late process.
         _lateTicks = Math.Max(_tickTicks, ToTimestamp(time, TimerResolution));
         _graceTicks = ToTimestamp(time, grace);
+        _origin = time.GetTimestamp();
+        _ticksPerMillisecond = Math.Max(1, time.TimestampFrequency / 1000);
         _timer = time.CreateTimer(static s => ((OperationDeadlines)s!).Sweep(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
@@ -56,13 +71,10 @@ internal sealed class OperationDeadlines : IDisposable
     /// <summary>How late after its deadline an operation may be expired.</summary>
     public TimeSpan Tick => _tick;
 
-    /// <summary>The lateness measured so far (timestamp ticks): an operation notes it when sent.</summary>
-    public long Lateness => Volatile.Read(ref _lateness);
-
     /// <summary>
     /// How far (timestamp ticks) the sweep is overdue at <paramref name="now"/> beyond the timer's jitter: lateness of
-    /// this process that the next sweep will measure and <see cref="Lateness"/> does not hold yet. 0 while nothing is in
-    /// flight (the sweep is disarmed, so its due time says nothing).
+    /// this process that the next sweep will measure. 0 while nothing is in flight (the sweep is disarmed, so its due
+    /// time says nothing).
     /// </summary>
     public long UnmeasuredLateness(long now)
     {
@@ -75,8 +87,39 @@ internal sealed class OperationDeadlines : IDisposable
         return late > 0 ? late : 0;
     }
 
-    /// <summary>Whether this process is running late right now (see <see cref="UnmeasuredLateness"/>).</summary>
-    public bool IsRunningLate(long now) => UnmeasuredLateness(now) > 0;
+    /// <summary>
+    /// The time (timestamp ticks) an operation sent at <paramref name="sent"/> and looked at <paramref name="now"/> may
+    /// have waited for this process rather than for Redis (see the class's remarks): never more than its own time.
+    /// Walks the late sweeps since it was sent, so it is read only off the hot path (a reply past half the timeout, an
+    /// operation past its deadline).
+    /// </summary>
+    public long LatenessFor(long sent, long now)
+    {
+        long took = now - sent;
+        if (took <= 0)
+        {
+            return 0;
+        }
+
+        long excuse = Math.Max(UnmeasuredLateness(now), Volatile.Read(ref _lastLate));
+        long sentMs = (sent - _origin) / _ticksPerMillisecond;
+        int next = Volatile.Read(ref _historyNext);
+        for (int i = 1; i <= HistoryLength && excuse < took; i++)
+        {
+            // Racing the sweep that writes it only makes an entry newer than expected: still lateness of this process.
+            long entry = Interlocked.Read(ref _history[(next - i) & (HistoryLength - 1)]);
+            long atMs = entry >> LateBits;
+            if (entry == 0 || atMs <= sentMs)
+            {
+                break;
+            }
+
+            long lateTicks = Math.Min(entry & LateMask, atMs - sentMs) * _ticksPerMillisecond;
+            excuse = Math.Max(excuse, lateTicks);
+        }
+
+        return Math.Min(excuse, took);
+    }
 
     public void Track(PendingOperation operation)
     {
@@ -95,9 +138,14 @@ internal sealed class OperationDeadlines : IDisposable
             return;
         }
 
-        if (Volatile.Read(ref _armed) == 0 && Interlocked.Exchange(ref _armed, 1) == 0)
+        if (Volatile.Read(ref _armed) == 0)
         {
-            Arm();
+            // The due time first: once the flag is set, a stale one (of the last pass, maybe long ago) reads as lateness.
+            Volatile.Write(ref _dueAt, _time.GetTimestamp() + _tickTicks);
+            if (Interlocked.Exchange(ref _armed, 1) == 0)
+            {
+                Arm();
+            }
         }
     }
 
@@ -121,7 +169,10 @@ internal sealed class OperationDeadlines : IDisposable
         {
             long now = _time.GetTimestamp();
             long late = now - Volatile.Read(ref _dueAt) - _lateTicks;
-            long lateness = late > 0 ? Interlocked.Add(ref _lateness, late) : Volatile.Read(ref _lateness);
+            Record(now, late > 0 ? late : 0);
+
+            // Measured: until this pass arms the timer again, the same delay must not also read as unmeasured.
+            Volatile.Write(ref _dueAt, now);
             var operation = Interlocked.Exchange(ref _head, null);
             while (operation is not null)
             {
@@ -130,7 +181,7 @@ internal sealed class OperationDeadlines : IDisposable
                 if (!operation.IsDone)
                 {
                     long overdue = now - operation.ExpiresAt;
-                    if (overdue >= 0 && (overdue >= lateness - operation.LatenessAtStart || overdue >= _graceTicks))
+                    if (overdue >= 0 && (overdue >= _graceTicks || overdue >= LatenessFor(operation.Sent, now)))
                     {
                         operation.Next = expired;
                         expired = operation;
@@ -152,7 +203,9 @@ internal sealed class OperationDeadlines : IDisposable
             else
             {
                 // Disarm before clearing the flag, so a Track that arms after the flag is cleared is never undone here.
+                // Nothing in flight: the queue delay of the last sweep says nothing about the next operation's.
                 ChangeTimer(Timeout.InfiniteTimeSpan);
+                Volatile.Write(ref _lastLate, 0);
 
                 // A full fence (not a release write): the read of the head below must not move before this store, or a
                 // Track that pushed meanwhile and saw the flag still set would be left without a timer.
@@ -229,6 +282,25 @@ internal sealed class OperationDeadlines : IDisposable
 
     private static long ToTimestamp(TimeProvider time, TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
 
+    private const int LateBits = 20;
+    private const long LateMask = (1L << LateBits) - 1;
+
+    /// <summary>Keeps a sweep's lateness: the latest as the level now, and a late one in the history (ms, packed with its time in one word).</summary>
+    private void Record(long now, long late)
+    {
+        Volatile.Write(ref _lastLate, late);
+        if (late <= 0)
+        {
+            return;
+        }
+
+        long atMs = (now - _origin) / _ticksPerMillisecond;
+        long lateMs = Math.Min(LateMask, Math.Max(1, late / _ticksPerMillisecond));
+        int next = _historyNext;
+        Interlocked.Exchange(ref _history[next & (HistoryLength - 1)], (atMs << LateBits) | lateMs);
+        Volatile.Write(ref _historyNext, next + 1);
+    }
+
     /// <summary>Sets the timer to fire once, one tick from now (each sweep arms it again while something is tracked).</summary>
     private void Arm()
     {
@@ -263,17 +335,17 @@ internal sealed class OperationDeadlines : IDisposable
 /// <summary>An operation in flight, as <see cref="OperationDeadlines"/> sees it; expired on a thread-pool thread.</summary>
 internal abstract class PendingOperation : IThreadPoolWorkItem
 {
-    protected PendingOperation(long expiresAt, long latenessAtStart)
+    protected PendingOperation(long expiresAt, long sent)
     {
         ExpiresAt = expiresAt;
-        LatenessAtStart = latenessAtStart;
+        Sent = sent;
     }
 
     /// <summary>Timestamp (of the connection's <see cref="TimeProvider"/>) at which the operation times out.</summary>
     public long ExpiresAt { get; }
 
-    /// <summary><see cref="OperationDeadlines.Lateness"/> when the operation was sent: what was late before it does not count for it.</summary>
-    public long LatenessAtStart { get; }
+    /// <summary>Timestamp at which the operation was sent: lateness of this process before it does not count for it.</summary>
+    public long Sent { get; }
 
     /// <summary>The sweep's link; touched only by the stack's push and the sweep.</summary>
     internal PendingOperation? Next { get; set; }

@@ -18,20 +18,18 @@ internal sealed class PendingOperation<T> : PendingOperation, IValueTaskSource<O
     private readonly CircuitBreaker _breaker;
     private readonly string _cacheType;
     private readonly RedisKey _route;
-    private readonly long _sent;
     private readonly TimeoutCharge? _chargeTo;
     private ManualResetValueTaskSourceCore<OperationResult<T>> _core;
     private int _done;
 
-    public PendingOperation(RedisConnection connection, Task<T> task, CircuitBreaker breaker, string cacheType, in RedisKey route, long sent, long expiresAt, long latenessAtStart, TimeoutCharge? chargeTo = null)
-        : base(expiresAt, latenessAtStart)
+    public PendingOperation(RedisConnection connection, Task<T> task, CircuitBreaker breaker, string cacheType, in RedisKey route, long sent, long expiresAt, TimeoutCharge? chargeTo = null)
+        : base(expiresAt, sent)
     {
         _connection = connection;
         _task = task;
         _breaker = breaker;
         _cacheType = cacheType;
         _route = route;
-        _sent = sent;
         _chargeTo = chargeTo;
     }
 
@@ -56,7 +54,9 @@ internal sealed class PendingOperation<T> : PendingOperation, IValueTaskSource<O
             OperationResult<T> result;
             try
             {
-                result = _chargeTo is { } charge
+                // Charged to the slow shard that left this step a sliver of budget, unless its breaker is no longer
+                // closed (a probe in flight must not be failed by a request): then to this operation's own server.
+                result = _chargeTo is { Breaker.State: BreakerState.Closed } charge
                     ? _connection.OnTimedOut<T>(charge.Breaker, _cacheType, charge.Route)
                     : _connection.OnTimedOut<T>(_breaker, _cacheType, _route);
             }
@@ -100,7 +100,7 @@ internal sealed class PendingOperation<T> : PendingOperation, IValueTaskSource<O
             OperationResult<T> result;
             try
             {
-                result = _connection.OnReplied(_task, _breaker, _cacheType, _route, _sent, LatenessAtStart);
+                result = _connection.OnReplied(_task, _breaker, _cacheType, _route, Sent);
             }
             catch (Exception ex)
             {

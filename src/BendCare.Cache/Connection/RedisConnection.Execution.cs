@@ -76,9 +76,9 @@ internal sealed partial class RedisConnection
 
             expiresAt = deadline;
 
-            // Sent with less than half a timeout left by a slow previous step on another server (a cluster shard): if it
-            // times out, that server spent the budget, not this one, which is charged only for a fair share of it.
-            if (afterSlowStep is { } previous && deadline - sent < _slowReplyTimestampTicks && _breakers.For(previous) is var slowBreaker && slowBreaker != breaker)
+            // Sent after a slow previous step on another server (a cluster shard), so with less than half the budget
+            // left: if it times out, that server spent the budget, not this one, which had no fair share of it.
+            if (afterSlowStep is { } previous && _breakers.For(previous) is var slowBreaker && slowBreaker != breaker)
             {
                 chargeTo = new TimeoutCharge(slowBreaker, previous);
             }
@@ -95,9 +95,10 @@ internal sealed partial class RedisConnection
     /// Whether a step of a request's Redis phase finds its budget spent at <paramref name="now"/>: then it is not sent.
     /// When its previous step's reply was slow, Redis spent it (a GET answered just inside the budget leaves the epoch
     /// GET nothing), and the server that answered slowly is charged a timeout: a Redis that slow would otherwise make
-    /// every such request wait its whole budget with the breaker closed. Not while this process is running late right
-    /// now (a stall whose lateness the sweep has yet to measure made that reply look slow), and not after a prompt
-    /// reply: then this process spent the budget (a stall, a first call's compiling), and nothing counts.
+    /// every such request wait its whole budget with the breaker closed. Not after a reply that was prompt or slow only
+    /// because this process ran late (the verdict has this process's lateness left out): then this process spent the
+    /// budget (a stall, a first call's compiling), and nothing counts. Nor when that server's breaker is not closed: a
+    /// request must not fail a probe in flight, nor count a timeout for a server it sent nothing to while it is open.
     /// </summary>
     private bool IsOutOfTime<T>(long deadline, long now, RedisKey? afterSlowStep, string cacheType)
     {
@@ -106,9 +107,9 @@ internal sealed partial class RedisConnection
             return false;
         }
 
-        if (afterSlowStep is { } slowStep && !_deadlines.IsRunningLate(now))
+        if (afterSlowStep is { } slowStep && _breakers.For(slowStep) is { State: BreakerState.Closed } slowBreaker)
         {
-            _ = OnTimedOut<T>(_breakers.For(slowStep), cacheType, slowStep);
+            _ = OnTimedOut<T>(slowBreaker, cacheType, slowStep);
         }
 
         return true;
@@ -141,16 +142,16 @@ internal sealed partial class RedisConnection
 
         if (task.IsCompleted)
         {
-            return new ValueTask<OperationResult<T>>(OnReplied(task, breaker, cacheType, route, sent, _deadlines.Lateness));
+            return new ValueTask<OperationResult<T>>(OnReplied(task, breaker, cacheType, route, sent));
         }
 
-        var pending = new PendingOperation<T>(this, task, breaker, cacheType, route, sent, expiresAt, _deadlines.Lateness, chargeTo);
+        var pending = new PendingOperation<T>(this, task, breaker, cacheType, route, sent, expiresAt, chargeTo);
         _deadlines.Track(pending);
         return pending.Start();
     }
 
     /// <summary>The reply arrived (whenever its continuation got to run): a success, a data error or a failure of Redis.</summary>
-    internal OperationResult<T> OnReplied<T>(Task<T> task, CircuitBreaker breaker, string cacheType, in RedisKey route, long sent, long latenessAtStart)
+    internal OperationResult<T> OnReplied<T>(Task<T> task, CircuitBreaker breaker, string cacheType, in RedisKey route, long sent)
     {
         // A reply that took more than half the timeout is no proof of health: it does not reset the failure count, so a
         // Redis slow enough to push a request's later steps past the timeout opens the breaker. That holds for
@@ -158,7 +159,7 @@ internal sealed partial class RedisConnection
         // timeouts would otherwise start the count again, and every request keep waiting a whole timeout. Time this
         // process ran late meanwhile is not Redis being slow (see OperationDeadlines); a reply slow only with it counts
         // for nothing either way.
-        var speed = SpeedOfReply(sent, latenessAtStart);
+        var speed = SpeedOfReply(sent);
         if (task.IsCompletedSuccessfully)
         {
             if (speed == ReplySpeed.Prompt)
@@ -175,13 +176,12 @@ internal sealed partial class RedisConnection
 
     /// <summary>
     /// How fast an operation sent at <paramref name="sent"/> and answered now was: prompt within half the operation
-    /// timeout; past it, slow unless the time this process ran late meanwhile (<see cref="OperationDeadlines.Lateness"/>)
-    /// brings it back under, which excuses it.
+    /// timeout; past it, slow unless the time this process may have kept it waiting
+    /// (<see cref="OperationDeadlines.LatenessFor"/>) brings it back under, which excuses it.
     /// </summary>
-    private ReplySpeed SpeedOfReply(long sent, long latenessAtStart)
+    private ReplySpeed SpeedOfReply(long sent)
     {
-        // A prompt reply (the hot path) reads one timestamp. Past that, the lateness measured since it was sent, and
-        // what the sweep has yet to measure (a reply handled before a late sweep), are this process's time, not Redis's.
+        // A prompt reply (the hot path) reads one timestamp and nothing of the sweep.
         long now = _time.GetTimestamp();
         long took = now - sent;
         if (took < _slowReplyTimestampTicks)
@@ -189,10 +189,7 @@ internal sealed partial class RedisConnection
             return ReplySpeed.Prompt;
         }
 
-        took -= _deadlines.Lateness - latenessAtStart;
-        return took >= _slowReplyTimestampTicks && took - _deadlines.UnmeasuredLateness(now) >= _slowReplyTimestampTicks
-            ? ReplySpeed.Slow
-            : ReplySpeed.Excused;
+        return took - _deadlines.LatenessFor(sent, now) >= _slowReplyTimestampTicks ? ReplySpeed.Slow : ReplySpeed.Excused;
     }
 
     /// <summary>No reply by the deadline, checked when the deadline was handled: Redis (or the way to it) is slow.</summary>

@@ -99,13 +99,13 @@ internal sealed partial class RedisConnection
     /// continuation here is not in it). An answer slower than half the operation timeout closes the breaker primed (see
     /// <see cref="CircuitBreaker.OnProbeSuccess"/>): closing it plainly made it flap on a Redis that stays slow, each
     /// closing sending a threshold's worth of requests back to wait their whole budget; holding it open would disable
-    /// the cache for good on a Redis whose round trip is merely long. An answer that took the whole operation timeout
-    /// (its continuation only ran late, so the wait above did not end it) is a failed probe: a request would have
-    /// timed out on it.
+    /// the cache for good on a Redis whose round trip is merely long. An answer that took as long as the probe's own
+    /// wait (the operation timeout less its slack; only its continuation ran late, so the wait did not end it) is a
+    /// failed probe: a request would have timed out on it.
     /// </summary>
     private void OnProbeAnswered(CircuitBreaker breaker, EndPoint? endpoint, TimeSpan latency)
     {
-        if (latency >= _options.OperationTimeout)
+        if (latency >= _timerTimeout)
         {
             _ = OnTimedOut<TimeSpan>(breaker, "probe", default);
             return;
