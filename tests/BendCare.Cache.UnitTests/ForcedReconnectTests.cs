@@ -1,6 +1,6 @@
-using System.Reflection;
 using BendCare.Cache.Connection;
 using BendCare.Cache.Diagnostics;
+using BendCare.Cache.UnitTests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
@@ -26,7 +26,7 @@ public class ForcedReconnectTests
         await using var connection = new RedisConnection(options, new CacheMetrics(null), NullLogger.Instance, time, (_, _) =>
         {
             Interlocked.Increment(ref created);
-            return Task.FromResult(PingingMultiplexer.Create());
+            return Task.FromResult(PingingMultiplexer.Create(TimeSpan.FromMilliseconds(1)));
         });
         await connection.FirstConnected;
 
@@ -60,7 +60,7 @@ public class ForcedReconnectTests
         await using var connection = new RedisConnection(options, new CacheMetrics(null), NullLogger.Instance, time, (_, _) =>
         {
             Interlocked.Increment(ref created);
-            return Task.FromResult(PingingMultiplexer.Create());
+            return Task.FromResult(PingingMultiplexer.Create(TimeSpan.FromMilliseconds(1)));
         });
         await connection.FirstConnected;
 
@@ -89,40 +89,5 @@ public class ForcedReconnectTests
         {
             await Task.Delay(10);
         }
-    }
-
-    /// <summary>Reports itself connected and answers PING; nothing else (no Redis behaviour is simulated).</summary>
-    public class PingingMultiplexer : DispatchProxy
-    {
-        public static IConnectionMultiplexer Create() => Create<IConnectionMultiplexer, PingingMultiplexer>();
-
-        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
-        {
-            string name = targetMethod!.Name;
-            if (name.StartsWith("add_", StringComparison.Ordinal) || name.StartsWith("remove_", StringComparison.Ordinal))
-            {
-                return null;
-            }
-
-            return name switch
-            {
-                "get_IsConnected" => true,
-                "GetDatabase" => Create<IDatabase, PingingDatabase>(),
-                "GetServers" => Array.Empty<IServer>(),
-                "Close" or "Dispose" => null,
-                "CloseAsync" => Task.CompletedTask,
-                "DisposeAsync" => ValueTask.CompletedTask,
-                _ => throw new NotSupportedException(name),
-            };
-        }
-    }
-
-    public class PingingDatabase : DispatchProxy
-    {
-        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) => targetMethod!.Name switch
-        {
-            "PingAsync" => Task.FromResult(TimeSpan.FromMilliseconds(1)),
-            _ => throw new NotSupportedException(targetMethod.Name),
-        };
     }
 }

@@ -24,7 +24,7 @@ public partial class OperationTimeoutTests
         var options = new BendCareCacheOptions { Host = "cache.invalid", BreakerFailureThreshold = 1 };
         await using var connection = new RedisConnection(options, metrics, NullLogger.Instance, pool, (_, _) => Task.FromResult(InertMultiplexer.Create()));
         await connection.FirstConnected;
-        using var timeouts = new Count(metrics, "bendcare.cache.redis.timeouts");
+        using var timeouts = new MetricCount(metrics, "bendcare.cache.redis.timeouts");
 
         // A service that served before its thread pool starved: one request answered at once, no queue delay.
         var warm = await connection.ExecuteAsync("key", static (_, _) => Task.FromResult(true), 0, "test", connection.NewDeadline());
@@ -105,7 +105,7 @@ public partial class OperationTimeoutTests
         var options = new BendCareCacheOptions { Host = "cache.invalid", BreakerFailureThreshold = 3 };
         await using var connection = new RedisConnection(options, metrics, NullLogger.Instance, pool, (_, _) => Task.FromResult(InertMultiplexer.Create()));
         await connection.FirstConnected;
-        using var timeouts = new Count(metrics, "bendcare.cache.redis.timeouts");
+        using var timeouts = new MetricCount(metrics, "bendcare.cache.redis.timeouts");
         pool.QueueDelay = TimeSpan.FromMilliseconds(delayMs);
 
         int requests = 0;

@@ -149,7 +149,7 @@ public partial class OperationTimeoutTests
         var options = new BendCareCacheOptions { Host = "cache.invalid", BreakerFailureThreshold = 1 };
         await using var connection = new RedisConnection(options, metrics, NullLogger.Instance, clock, (_, _) => Task.FromResult(InertMultiplexer.Create()));
         await connection.FirstConnected;
-        using var timeouts = new Count(metrics, "bendcare.cache.redis.timeouts");
+        using var timeouts = new MetricCount(metrics, "bendcare.cache.redis.timeouts");
 
         long deadline = connection.NewDeadline();
         var reply = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -331,7 +331,7 @@ public partial class OperationTimeoutTests
     /// <summary>A connection over an inert multiplexer, on fake time, with its timeouts counted.</summary>
     private sealed class Rig : IAsyncDisposable
     {
-        private Rig(FakeTimeProvider time, RedisConnection connection, Count timeouts, CacheMetrics metrics)
+        private Rig(FakeTimeProvider time, RedisConnection connection, MetricCount timeouts, CacheMetrics metrics)
         {
             Time = time;
             Connection = connection;
@@ -343,7 +343,7 @@ public partial class OperationTimeoutTests
 
         public RedisConnection Connection { get; }
 
-        public Count Timeouts { get; }
+        public MetricCount Timeouts { get; }
 
         public CacheMetrics Metrics { get; }
 
@@ -354,7 +354,7 @@ public partial class OperationTimeoutTests
             var options = new BendCareCacheOptions { Host = "cache.invalid", BreakerFailureThreshold = threshold, OperationTimeout = operationTimeout ?? Options.OperationTimeout };
             var connection = new RedisConnection(options, metrics, NullLogger.Instance, time, (_, _) => Task.FromResult(InertMultiplexer.Create()));
             await connection.FirstConnected;
-            return new Rig(time, connection, new Count(metrics, "bendcare.cache.redis.timeouts"), metrics);
+            return new Rig(time, connection, new MetricCount(metrics, "bendcare.cache.redis.timeouts"), metrics);
         }
 
         public async ValueTask DisposeAsync()
@@ -397,29 +397,5 @@ public partial class OperationTimeoutTests
         public override bool IsDone => Expired > 0;
 
         public override void Expire() => Expired++;
-    }
-
-    /// <summary>Sums one instrument of one metrics instance (other tests' meters of the same name are ignored).</summary>
-    private sealed class Count : IDisposable
-    {
-        private readonly MeterListener _listener = new();
-        private long _value;
-
-        public Count(CacheMetrics metrics, string instrumentName)
-        {
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (ReferenceEquals(instrument.Meter, metrics.Meter) && instrument.Name == instrumentName)
-                {
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _value, value));
-            _listener.Start();
-        }
-
-        public long Value => Interlocked.Read(ref _value);
-
-        public void Dispose() => _listener.Dispose();
     }
 }

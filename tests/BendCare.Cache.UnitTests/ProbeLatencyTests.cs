@@ -1,7 +1,6 @@
-using System.Diagnostics.Metrics;
-using System.Reflection;
 using BendCare.Cache.Connection;
 using BendCare.Cache.Diagnostics;
+using BendCare.Cache.UnitTests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
@@ -72,23 +71,14 @@ public class ProbeLatencyTests
 
     private sealed class Rig : IAsyncDisposable
     {
-        private readonly MeterListener _listener = new();
-        private long _timeouts;
+        private readonly MetricCount _timeouts;
 
         private Rig(BendCareCacheOptions options, FakeTimeProvider time, RedisConnection connection, CacheMetrics metrics)
         {
             Options = options;
             Time = time;
             Connection = connection;
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (ReferenceEquals(instrument.Meter, metrics.Meter) && instrument.Name == "bendcare.cache.redis.timeouts")
-                {
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _timeouts, value));
-            _listener.Start();
+            _timeouts = new MetricCount(metrics, "bendcare.cache.redis.timeouts");
         }
 
         public BendCareCacheOptions Options { get; }
@@ -97,7 +87,7 @@ public class ProbeLatencyTests
 
         public RedisConnection Connection { get; }
 
-        public long Timeouts => Interlocked.Read(ref _timeouts);
+        public long Timeouts => _timeouts.Value;
 
         public static async Task<Rig> StartAsync(TimeSpan pingLatency)
         {
@@ -122,59 +112,8 @@ public class ProbeLatencyTests
 
         public async ValueTask DisposeAsync()
         {
-            _listener.Dispose();
+            _timeouts.Dispose();
             await Connection.DisposeAsync();
         }
-    }
-
-    /// <summary>Reports itself connected and answers PING with the latency it was given; nothing else (no Redis behaviour is simulated).</summary>
-    public class PingingMultiplexer : DispatchProxy
-    {
-        private TimeSpan _latency;
-
-        public static IConnectionMultiplexer Create(TimeSpan latency)
-        {
-            var multiplexer = Create<IConnectionMultiplexer, PingingMultiplexer>();
-            ((PingingMultiplexer)(object)multiplexer)._latency = latency;
-            return multiplexer;
-        }
-
-        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
-        {
-            string name = targetMethod!.Name;
-            if (name.StartsWith("add_", StringComparison.Ordinal) || name.StartsWith("remove_", StringComparison.Ordinal))
-            {
-                return null;
-            }
-
-            return name switch
-            {
-                "get_IsConnected" => true,
-                "GetDatabase" => PingingDatabase.Create(_latency),
-                "GetServers" => Array.Empty<IServer>(),
-                "Close" or "Dispose" => null,
-                "CloseAsync" => Task.CompletedTask,
-                "DisposeAsync" => ValueTask.CompletedTask,
-                _ => throw new NotSupportedException(name),
-            };
-        }
-    }
-
-    public class PingingDatabase : DispatchProxy
-    {
-        private TimeSpan _latency;
-
-        public static IDatabase Create(TimeSpan latency)
-        {
-            var database = Create<IDatabase, PingingDatabase>();
-            ((PingingDatabase)(object)database)._latency = latency;
-            return database;
-        }
-
-        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) => targetMethod!.Name switch
-        {
-            "PingAsync" => Task.FromResult(_latency),
-            _ => throw new NotSupportedException(targetMethod.Name),
-        };
     }
 }
